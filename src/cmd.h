@@ -1,0 +1,113 @@
+/*
+ * cmd.h: the subcommands and what they share.
+ *
+ * Each command lives in its own cmd_NAME.c with one entry point,
+ * int cmd_NAME(int argc, char **argv), where argv[0] is the command's
+ * name.  It parses its options with getopt_long, prints through msg.c and
+ * returns the exit status.  Options that several commands take (geometry,
+ * input, output, axes, types, threads, verbosity) are parsed here, so they
+ * mean the same everywhere.
+ */
+#ifndef KK_CMD_H
+#define KK_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "array.h"
+#include "geometry.h"
+#include "io.h"
+#include "msg.h"
+
+int cmd_phantom(int argc, char **argv);
+int cmd_fp(int argc, char **argv);
+int cmd_bp(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* The whole command line, shell-quoted, for provenance (kkit.c). */
+extern const char *kk_command_line;
+
+struct kk_run_opts {
+	const char *geometry;
+	const char *input;
+	const char *output;
+	struct kk_axes axes;
+	struct kk_write_opts write;
+	int threads;
+	bool help;
+};
+
+/* Long options every projecting command takes, and their short forms. */
+#define KK_COMMON_SHORTOPTS "g:i:o:fj:qvh"
+enum {
+	OPT_PROJ_AXES = 1000,
+	OPT_DTYPE,
+	OPT_RANGE,
+	OPT_DEVICE,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_THREADS,
+	OPT_FIRST_OWN = 1100, /* commands number their own from here */
+};
+#define KK_COMMON_LONGOPTS                                              \
+	{"geometry", required_argument, NULL, 'g'},                     \
+	{"input", required_argument, NULL, 'i'},                        \
+	{"output", required_argument, NULL, 'o'},                       \
+	{"force", no_argument, NULL, 'f'},                              \
+	{"threads", required_argument, NULL, 'j'},                      \
+	{"quiet", no_argument, NULL, 'q'},                              \
+	{"verbose", no_argument, NULL, 'v'},                            \
+	{"help", no_argument, NULL, 'h'},                               \
+	{"proj-axes", required_argument, NULL, OPT_PROJ_AXES},          \
+	{"dtype", required_argument, NULL, OPT_DTYPE},                  \
+	{"range", required_argument, NULL, OPT_RANGE},                  \
+	{"device", required_argument, NULL, OPT_DEVICE},                \
+	{"progress", no_argument, NULL, OPT_PROGRESS},                  \
+	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS}
+
+void kk_run_opts_init(struct kk_run_opts *o);
+/* Handle one common option: 1 if it was one, 0 if not, <0 on error. */
+int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
+	       struct kk_error *err);
+/* After parsing: the required ones are there, nothing extra is left. */
+int kk_run_opts_check(struct kk_run_opts *o, int argc, char **argv,
+		      bool need_input, struct kk_error *err);
+
+/*
+ * The whole command line of a command that takes only the common
+ * options: returns -1 to go on, or the exit status to return at once
+ * (after --help, or a usage error).
+ */
+int kk_parse_run_opts(int argc, char **argv, const char *usage,
+		      bool need_input, struct kk_run_opts *o);
+
+/* getopt_long returned '?' or ':': say which option was wrong. */
+struct kk_error *kk_option_error(int opt, char **argv,
+				 struct kk_error *err);
+/* Print an error about the command line and how to get help; returns 2. */
+int kk_usage_error(const char *cmd, const struct kk_error *err);
+/* Print err and return its exit status. */
+int kk_finish(const struct kk_error *err);
+
+/* Open the input volume or projections and check their shape against
+ * the geometry (and, for projections, the axis order). */
+int kk_open_volume(const char *spec, const struct kk_geometry *g,
+		   struct kk_reader **r, struct kk_error *err);
+int kk_open_projections(const char *spec, const struct kk_geometry *g,
+			const struct kk_axes *axes, struct kk_reader **r,
+			struct kk_error *err);
+/* Start the output volume or projections, with provenance. */
+int kk_create_volume(const struct kk_run_opts *o,
+		     const struct kk_geometry *g, struct kk_writer **w,
+		     struct kk_error *err);
+int kk_create_projections(const struct kk_run_opts *o,
+			  const struct kk_geometry *g, struct kk_writer **w,
+			  struct kk_error *err);
+
+/* Memory for n floats, or a KK_ENOMEM error that says what for. */
+float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err);
+
+/* Volume slabs of at most this many bytes keep memory use bounded. */
+#define KK_SLAB_BYTES ((int64_t)256 << 20)
+
+#endif

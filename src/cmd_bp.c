@@ -1,0 +1,132 @@
+/*
+ * cmd_bp.c: kkit bp, backprojection of a projection stack into a volume,
+ * read a chunk of views at a time and accumulated in memory.
+ */
+#include "config.h"
+#include "cmd.h"
+#include "cpu_proj.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: kkit bp -g GEOMETRY -i PROJECTIONS -o VOLUME [options]\n"
+	"\n"
+	"Backproject PROJECTIONS onto the volume grid of GEOMETRY with\n"
+	"ASTRA's default weighting (close to the adjoint of kkit fp).\n"
+	"\n"
+	"  -g, --geometry FILE    geometry JSON (see kkit-geometry(5))\n"
+	"  -i, --input SPEC       projections: file.h5[:/dataset],\n"
+	"                         stack.tif, dir/ or 'proj_*.tif'\n"
+	"  -o, --output SPEC      volume: file.h5[:/dataset], stack.tif or\n"
+	"                         dir/ (z,y,x)\n"
+	"      --proj-axes ORDER  axis order of the projections: angle,row,col\n"
+	"                         (default) or row,angle,col (ASTRA's)\n"
+	"      --dtype TYPE       float32 (default), float16 or uint16\n"
+	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"
+	"      --device DEV       auto, gpu or cpu (this version: cpu)\n"
+	"  -j, --threads N        CPU threads (default: all)\n"
+	"  -f, --force            replace an existing output\n"
+	"  -q, --quiet            print errors only\n"
+	"  -v, --verbose          say what is done\n"
+	"      --progress         show progress even when not on a terminal\n"
+	"  -h, --help             show this help\n";
+
+/* Write the volume slab by slab. */
+static int write_volume(struct kk_writer *w, const float *vol,
+			const struct kk_geometry *g, struct kk_error *err)
+{
+	int64_t dims[3], per_slice, slab, z;
+	int rc = 0;
+
+	kk_geometry_volume_dims(g, dims);
+	per_slice = dims[1] * dims[2];
+	slab = KK_SLAB_BYTES / 4 / per_slice;
+	if (slab < 1)
+		slab = 1;
+	for (z = 0; z < dims[0] && !rc; z += slab)
+		rc = kk_writer_write(w, 0, z, dims[0] - z < slab ?
+				     dims[0] - z : slab,
+				     vol + z * per_slice, err);
+	return rc;
+}
+
+static int run(const struct kk_run_opts *o, struct kk_error *err)
+{
+	struct kk_geometry g;
+	struct kk_reader *r = NULL;
+	struct kk_writer *w = NULL;
+	struct kk_progress progress;
+	struct kk_proj_chunk chunk;
+	float *vol = NULL, *buf = NULL;
+	int64_t per_view, n, v0, nvox;
+	double t0 = kk_now();
+	char desc[256];
+	int rc;
+
+	rc = kk_geometry_load(o->geometry, 0, &g, err);
+	if (rc)
+		return rc;
+	kk_geometry_describe(&g, desc, sizeof(desc));
+	kk_msg_verbose("geometry '%s': %s", o->geometry, desc);
+	rc = kk_open_projections(o->input, &g, &o->axes, &r, err);
+	if (!rc)
+		rc = kk_create_volume(o, &g, &w, err);
+	if (rc)
+		goto out;
+	kk_msg_verbose("device: cpu, %d threads", o->threads);
+	nvox = g.vol.nx * g.vol.ny * g.vol.nz;
+	vol = kk_alloc_floats(nvox, "volume", err);
+	per_view = g.nrows * g.ncols;
+	n = KK_SLAB_BYTES / 4 / per_view;
+	n = n < 1 ? 1 : n > g.nviews ? g.nviews : n;
+	buf = vol ? kk_alloc_floats(n * per_view, "projection chunk", err)
+		  : NULL;
+	if (!buf) {
+		rc = err->code;
+		goto out;
+	}
+	memset(vol, 0, (size_t)nvox * sizeof(float));
+	chunk.data = buf;
+	chunk.axes = o->axes;
+	kk_progress_start(&progress, "views", (double)g.nviews);
+	for (v0 = 0; v0 < g.nviews && !rc; v0 += n) {
+		chunk.view0 = v0;
+		chunk.nviews = g.nviews - v0 < n ? g.nviews - v0 : n;
+		rc = kk_reader_read(r, o->axes.where[KK_ANGLE], v0,
+				    chunk.nviews, buf, err);
+		if (!rc)
+			rc = kk_cpu_bp(&g, &chunk, vol, o->threads, &progress,
+				       err);
+	}
+	kk_progress_end(&progress);
+	if (!rc)
+		rc = write_volume(w, vol, &g, err);
+	if (!rc) {
+		rc = kk_writer_commit(w, err);
+		w = NULL;
+	}
+	if (!rc)
+		kk_msg_verbose("wrote '%s' in %.2f s", o->output,
+			       kk_now() - t0);
+out:
+	kk_writer_abort(w);
+	kk_reader_close(r);
+	free(buf);
+	free(vol);
+	kk_geometry_release(&g);
+	return rc;
+}
+
+int cmd_bp(int argc, char **argv)
+{
+	struct kk_run_opts o;
+	struct kk_error err = {0};
+	int status = kk_parse_run_opts(argc, argv, usage, true, &o);
+
+	if (status >= 0)
+		return status;
+	run(&o, &err);
+	return kk_finish(&err);
+}

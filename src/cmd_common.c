@@ -1,0 +1,328 @@
+/*
+ * cmd_common.c: options and chores that every command shares, so that
+ * -g, -i, -o, --dtype and the rest mean the same everywhere.
+ */
+#include "config.h"
+#include "cmd.h"
+#include "parallel.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void kk_run_opts_init(struct kk_run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->axes = kk_axes_default;
+	o->write.dtype = KK_F32;
+	o->threads = kk_cpu_count();
+}
+
+/* "LO:HI" with LO < HI, both finite. */
+static int parse_range(const char *arg, struct kk_output_scale *s,
+		       struct kk_error *err)
+{
+	const char *hi;
+	char *end;
+
+	errno = 0;
+	s->lo = strtod(arg, &end);
+	if (end == arg || *end != ':')
+		goto bad;
+	hi = end + 1;
+	s->hi = strtod(hi, &end);
+	if (end == hi || *end != '\0' || errno || !isfinite(s->lo) ||
+	    !isfinite(s->hi) || !(s->hi > s->lo))
+		goto bad;
+	s->set = true;
+	return 0;
+bad:
+	return kk_fail(err, KK_EUSAGE, "invalid --range '%s': expected "
+		       "LO:HI, two numbers with LO < HI (LO is stored as 0, "
+		       "HI as 65535)", arg);
+}
+
+static int parse_threads(const char *arg, int *n, struct kk_error *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end || errno || v < 1 || v > 4096)
+		return kk_fail(err, KK_EUSAGE, "invalid --threads '%s': "
+			       "expected a whole number from 1 to 4096", arg);
+	*n = (int)v;
+	return 0;
+}
+
+int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
+	       struct kk_error *err)
+{
+	int rc;
+
+	switch (opt) {
+	case 'g':
+		o->geometry = arg;
+		return 1;
+	case 'i':
+		o->input = arg;
+		return 1;
+	case 'o':
+		o->output = arg;
+		return 1;
+	case 'f':
+		o->write.force = true;
+		return 1;
+	case 'j':
+		rc = parse_threads(arg, &o->threads, err);
+		return rc ? rc : 1;
+	case 'q':
+		kk_msg_set_verbosity(KK_QUIET);
+		return 1;
+	case 'v':
+		kk_msg_set_verbosity(KK_VERBOSE);
+		return 1;
+	case 'h':
+		o->help = true;
+		return 1;
+	case OPT_PROJ_AXES:
+		rc = kk_axes_parse(arg, &o->axes, err);
+		return rc ? rc : 1;
+	case OPT_DTYPE:
+		if (kk_dtype_parse(arg, &o->write.dtype) != 0 ||
+		    (o->write.dtype != KK_F32 && o->write.dtype != KK_F16 &&
+		     o->write.dtype != KK_U16))
+			return kk_fail(err, KK_EUSAGE, "invalid --dtype '%s': "
+				       "expected float32, float16 or uint16",
+				       arg);
+		return 1;
+	case OPT_RANGE:
+		rc = parse_range(arg, &o->write.scale, err);
+		return rc ? rc : 1;
+	case OPT_DEVICE:
+		if (strcmp(arg, "cpu") == 0 || strcmp(arg, "auto") == 0)
+			return 1;
+		if (strcmp(arg, "gpu") == 0)
+			return kk_fail(err, KK_ERUNTIME, "--device gpu: this "
+				       "kkit (%s) has no GPU backend yet; use "
+				       "--device cpu", PACKAGE_VERSION);
+		return kk_fail(err, KK_EUSAGE, "invalid --device '%s': "
+			       "expected auto, gpu or cpu", arg);
+	case OPT_PROGRESS:
+		kk_msg_set_progress(1);
+		return 1;
+	case OPT_NO_PROGRESS:
+		kk_msg_set_progress(-1);
+		return 1;
+	}
+	return 0;
+}
+
+int kk_run_opts_check(struct kk_run_opts *o, int argc, char **argv,
+		      bool need_input, struct kk_error *err)
+{
+	if (optind < argc)
+		return kk_fail(err, KK_EUSAGE, "unexpected argument '%s'",
+			       argv[optind]);
+	if (!o->geometry)
+		return kk_fail(err, KK_EUSAGE, "missing the geometry "
+			       "(-g FILE.json)");
+	if (need_input && !o->input)
+		return kk_fail(err, KK_EUSAGE, "missing the input (-i FILE)");
+	if (!o->output)
+		return kk_fail(err, KK_EUSAGE, "missing the output (-o FILE)");
+	if (o->write.dtype == KK_U16 && !o->write.scale.set)
+		return kk_fail(err, KK_EUSAGE, "--dtype uint16 needs --range "
+			       "LO:HI, the values stored as 0 and 65535");
+	if (o->write.dtype != KK_U16 && o->write.scale.set)
+		return kk_fail(err, KK_EUSAGE, "--range applies to --dtype "
+			       "uint16 only");
+	return 0;
+}
+
+int kk_usage_error(const char *cmd, const struct kk_error *err)
+{
+	kk_error_print(err);
+	fprintf(stderr, "Try 'kkit %s --help' for more information.\n", cmd);
+	return 2;
+}
+
+int kk_finish(const struct kk_error *err)
+{
+	if (err->code)
+		kk_error_print(err);
+	return kk_exit_status(err);
+}
+
+float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err)
+{
+	float *p = NULL;
+
+	if (n >= 0 && (uint64_t)n <= SIZE_MAX / sizeof(float))
+		p = malloc((size_t)(n ? n : 1) * sizeof(float));
+	if (!p)
+		kk_fail(err, KK_ENOMEM, "cannot allocate %.1f MiB for the %s",
+			n * 4.0 / (1 << 20), what);
+	return p;
+}
+
+int kk_parse_run_opts(int argc, char **argv, const char *usage,
+		      bool need_input, struct kk_run_opts *o)
+{
+	static const struct option options[] = {
+		KK_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	struct kk_error err = {0};
+	int opt, rc;
+
+	kk_run_opts_init(o);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":" KK_COMMON_SHORTOPTS,
+				  options, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return kk_usage_error(argv[0],
+					      kk_option_error(opt, argv, &err));
+		rc = kk_run_opt(opt, optarg, o, &err);
+		if (rc < 0 && err.code == KK_EUSAGE)
+			return kk_usage_error(argv[0], &err);
+		if (rc < 0)
+			return kk_finish(&err);
+	}
+	if (o->help) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (kk_run_opts_check(o, argc, argv, need_input, &err))
+		return kk_usage_error(argv[0], &err);
+	return -1;
+}
+
+struct kk_error *kk_option_error(int opt, char **argv, struct kk_error *err)
+{
+	const char *arg = argv[optind - 1];
+
+	if (opt == ':')
+		kk_fail(err, KK_EUSAGE, "option '%s' needs a value", arg);
+	else if (optopt && arg[0] == '-' && arg[1] != '-')
+		kk_fail(err, KK_EUSAGE, "unknown option '-%c'", optopt);
+	else
+		kk_fail(err, KK_EUSAGE, "unknown option '%s'", arg);
+	return err;
+}
+
+int kk_open_volume(const char *spec, const struct kk_geometry *g,
+		   struct kk_reader **r, struct kk_error *err)
+{
+	int64_t dims[3];
+	int rc;
+
+	rc = kk_reader_open(r, spec, err);
+	if (rc)
+		return rc;
+	kk_geometry_volume_dims(g, dims);
+	rc = kk_reader_expect(*r, dims, 0, "a volume",
+			      g->is_2d ? "z,y,x; or y,x for a 2D image"
+				       : "z,y,x", err);
+	if (rc) {
+		kk_reader_close(*r);
+		*r = NULL;
+		return rc;
+	}
+	if (kk_reader_note(*r)[0])
+		kk_msg_verbose("'%s': %s", kk_reader_name(*r),
+			       kk_reader_note(*r));
+	return 0;
+}
+
+int kk_open_projections(const char *spec, const struct kk_geometry *g,
+			const struct kk_axes *axes, struct kk_reader **r,
+			struct kk_error *err)
+{
+	const struct kk_stack_info *info;
+	int64_t dims[3], astra[3];
+	char names[32];
+	int rc;
+
+	rc = kk_reader_open(r, spec, err);
+	if (rc)
+		return rc;
+	kk_geometry_proj_dims(g, axes, dims);
+	kk_axes_format(axes, names, sizeof(names));
+	rc = kk_reader_expect(*r, dims, axes->where[KK_ROW], "projections",
+			      names, err);
+	if (rc) {
+		/* The most common mix-up: the other axis order. */
+		info = kk_reader_info(*r);
+		kk_geometry_proj_dims(g, axes->where[KK_ANGLE] == 0 ?
+				      &kk_axes_astra : &kk_axes_default,
+				      astra);
+		if (info->rank == 3 && !g->is_2d && info->dims[0] == astra[0] &&
+		    info->dims[1] == astra[1] && info->dims[2] == astra[2]) {
+			size_t len = strlen(err->msg);
+
+			snprintf(err->msg + len, sizeof(err->msg) - len,
+				 "; they fit as %s: try --proj-axes %s",
+				 axes->where[KK_ANGLE] == 0 ? "row,angle,col"
+							    : "angle,row,col",
+				 axes->where[KK_ANGLE] == 0 ? "row,angle,col"
+							    : "angle,row,col");
+		}
+		kk_reader_close(*r);
+		*r = NULL;
+		return rc;
+	}
+	if (kk_reader_note(*r)[0])
+		kk_msg_verbose("'%s': %s", kk_reader_name(*r),
+			       kk_reader_note(*r));
+	return 0;
+}
+
+int kk_create_volume(const struct kk_run_opts *o,
+		     const struct kk_geometry *g, struct kk_writer **w,
+		     struct kk_error *err)
+{
+	struct kk_write_opts wo = o->write;
+	int64_t dims[3];
+
+	kk_geometry_volume_dims(g, dims);
+	wo.page_prefix = "slice";
+	wo.prov.kind = "volume";
+	wo.prov.axes = g->is_2d ? "y,x" : "z,y,x";
+	wo.prov.geometry = g->json;
+	wo.prov.command = kk_command_line;
+	return kk_writer_create(w, o->output, dims, g->is_2d ? 0 : -1, &wo,
+				err);
+}
+
+int kk_create_projections(const struct kk_run_opts *o,
+			  const struct kk_geometry *g, struct kk_writer **w,
+			  struct kk_error *err)
+{
+	struct kk_write_opts wo = o->write;
+	int64_t dims[3];
+	char names[32];
+	int first = o->axes.where[KK_ANGLE] == 0 ? KK_ANGLE
+		    : o->axes.where[KK_ROW] == 0 ? KK_ROW : KK_COL;
+
+	kk_geometry_proj_dims(g, &o->axes, dims);
+	kk_axes_format(&o->axes, names, sizeof(names));
+	if (g->is_2d)
+		/* A 2D sinogram is stored without its one detector row. */
+		snprintf(names, sizeof(names), "%s",
+			 o->axes.where[KK_ANGLE] < o->axes.where[KK_COL]
+			 ? "angle,col" : "col,angle");
+	wo.page_prefix = first == KK_ANGLE ? "proj"
+			 : first == KK_ROW ? "sino" : "page";
+	wo.prov.kind = "projections";
+	wo.prov.axes = names;
+	wo.prov.geometry = g->json;
+	wo.prov.command = kk_command_line;
+	return kk_writer_create(w, o->output, dims,
+				g->is_2d ? o->axes.where[KK_ROW] : -1, &wo,
+				err);
+}

@@ -1,0 +1,139 @@
+/*
+ * cmd_fp.c: kkit fp, forward projection of a volume file into a
+ * projection stack, computed and written a chunk of views at a time.
+ */
+#include "config.h"
+#include "cmd.h"
+#include "cpu_proj.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char usage[] =
+	"usage: kkit fp -g GEOMETRY -i VOLUME -o PROJECTIONS [options]\n"
+	"\n"
+	"Forward project VOLUME: line integrals along the rays of GEOMETRY,\n"
+	"in the volume's length unit, as ASTRA computes them.\n"
+	"\n"
+	"  -g, --geometry FILE    geometry JSON (see kkit-geometry(5))\n"
+	"  -i, --input SPEC       volume: file.h5[:/dataset], stack.tif,\n"
+	"                         dir/ or 'slice_*.tif' (z,y,x)\n"
+	"  -o, --output SPEC      projections: file.h5[:/dataset],\n"
+	"                         stack.tif or dir/\n"
+	"      --proj-axes ORDER  axis order of the projections: angle,row,col\n"
+	"                         (default) or row,angle,col (ASTRA's)\n"
+	"      --dtype TYPE       float32 (default), float16 or uint16\n"
+	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"
+	"      --device DEV       auto, gpu or cpu (this version: cpu)\n"
+	"  -j, --threads N        CPU threads (default: all)\n"
+	"  -f, --force            replace an existing output\n"
+	"  -q, --quiet            print errors only\n"
+	"  -v, --verbose          say what is done\n"
+	"      --progress         show progress even when not on a terminal\n"
+	"  -h, --help             show this help\n";
+
+/* The whole volume, read slab by slab. */
+static float *read_volume(struct kk_reader *r, const struct kk_geometry *g,
+			  struct kk_error *err)
+{
+	int64_t dims[3], per_slice, slab, z;
+	float *vol;
+
+	kk_geometry_volume_dims(g, dims);
+	per_slice = dims[1] * dims[2];
+	vol = kk_alloc_floats(dims[0] * per_slice, "volume", err);
+	if (!vol)
+		return NULL;
+	slab = KK_SLAB_BYTES / 4 / per_slice;
+	if (slab < 1)
+		slab = 1;
+	for (z = 0; z < dims[0]; z += slab) {
+		int64_t n = dims[0] - z < slab ? dims[0] - z : slab;
+
+		if (kk_reader_read(r, 0, z, n, vol + z * per_slice, err)) {
+			free(vol);
+			return NULL;
+		}
+	}
+	return vol;
+}
+
+static int run(const struct kk_run_opts *o, struct kk_error *err)
+{
+	struct kk_geometry g;
+	struct kk_reader *r = NULL;
+	struct kk_writer *w = NULL;
+	struct kk_progress progress;
+	struct kk_proj_chunk chunk;
+	float *vol = NULL, *buf = NULL;
+	int64_t per_view, n, v0;
+	double t0 = kk_now();
+	char desc[256];
+	int rc;
+
+	rc = kk_geometry_load(o->geometry, 0, &g, err);
+	if (rc)
+		return rc;
+	kk_geometry_describe(&g, desc, sizeof(desc));
+	kk_msg_verbose("geometry '%s': %s", o->geometry, desc);
+	rc = kk_open_volume(o->input, &g, &r, err);
+	if (!rc)
+		rc = kk_create_projections(o, &g, &w, err);
+	if (rc)
+		goto out;
+	kk_msg_verbose("device: cpu, %d threads", o->threads);
+	vol = read_volume(r, &g, err);
+	if (!vol) {
+		rc = err->code;
+		goto out;
+	}
+	kk_reader_close(r);
+	r = NULL;
+
+	per_view = g.nrows * g.ncols;
+	n = KK_SLAB_BYTES / 4 / per_view;
+	n = n < 1 ? 1 : n > g.nviews ? g.nviews : n;
+	buf = kk_alloc_floats(n * per_view, "projection chunk", err);
+	if (!buf) {
+		rc = err->code;
+		goto out;
+	}
+	chunk.data = buf;
+	chunk.axes = o->axes;
+	kk_progress_start(&progress, "views", (double)g.nviews);
+	for (v0 = 0; v0 < g.nviews && !rc; v0 += n) {
+		chunk.view0 = v0;
+		chunk.nviews = g.nviews - v0 < n ? g.nviews - v0 : n;
+		rc = kk_cpu_fp(&g, vol, &chunk, o->threads, &progress, err);
+		if (!rc)
+			rc = kk_writer_write(w, o->axes.where[KK_ANGLE], v0,
+					     chunk.nviews, buf, err);
+	}
+	kk_progress_end(&progress);
+	if (!rc) {
+		rc = kk_writer_commit(w, err);
+		w = NULL;
+	}
+	if (!rc)
+		kk_msg_verbose("wrote '%s' in %.2f s", o->output,
+			       kk_now() - t0);
+out:
+	kk_writer_abort(w);
+	kk_reader_close(r);
+	free(buf);
+	free(vol);
+	kk_geometry_release(&g);
+	return rc;
+}
+
+int cmd_fp(int argc, char **argv)
+{
+	struct kk_run_opts o;
+	struct kk_error err = {0};
+	int status = kk_parse_run_opts(argc, argv, usage, true, &o);
+
+	if (status >= 0)
+		return status;
+	run(&o, &err);
+	return kk_finish(&err);
+}

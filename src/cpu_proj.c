@@ -1,0 +1,416 @@
+/*
+ * cpu_proj.c: the reference projectors (see cpu_proj.h for what they
+ * compute).  Written for clarity and exactness first: double precision,
+ * one ray or one voxel line at a time, no tricks beyond skipping the
+ * slices a ray cannot reach.
+ */
+#include "config.h"
+#include "cpu_proj.h"
+#include "parallel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double dot(const double *a, const double *b)
+{
+	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+static void cross(const double *a, const double *b, double *c)
+{
+	c[0] = a[1] * b[2] - a[2] * b[1];
+	c[1] = a[2] * b[0] - a[0] * b[2];
+	c[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+/* Element strides of a chunk for the logical axes angle, row, col. */
+static void chunk_strides(const struct kk_geometry *g, int64_t nviews,
+			  const struct kk_axes *axes, int64_t stride[3])
+{
+	int64_t len[3], dims[3];
+	int a;
+
+	len[KK_ANGLE] = nviews;
+	len[KK_ROW] = g->nrows;
+	len[KK_COL] = g->ncols;
+	for (a = 0; a < 3; a++)
+		dims[axes->where[a]] = len[a];
+	for (a = 0; a < 3; a++) {
+		int p = axes->where[a];
+
+		stride[a] = p == 2 ? 1 : p == 1 ? dims[2] : dims[1] * dims[2];
+	}
+}
+
+/* ---- forward projection ------------------------------------------- */
+
+struct fp_ctx {
+	const struct kk_geometry *g;
+	const float *vol;
+	struct kk_proj_chunk *out;
+	int64_t stride[3];
+	struct kk_progress *progress;
+};
+
+/* World point -> continuous voxel index (voxel centres at integers). */
+static void to_index(const struct kk_volume_geom *v, const double *w,
+		     double *i)
+{
+	i[0] = (w[0] - v->xmin) / v->dx - 0.5;
+	i[1] = (w[1] - v->ymin) / v->dy - 0.5;
+	i[2] = (w[2] - v->zmin) / v->dz - 0.5;
+}
+
+/* ASTRA's choice: the axis along which the central ray moves most, in
+ * voxel units; x wins ties, then y. */
+static int dominant_axis(const struct kk_geometry *g, const struct kk_view *w)
+{
+	const struct kk_volume_geom *v = &g->vol;
+	double d[3];
+	int k;
+
+	for (k = 0; k < 3; k++)
+		d[k] = g->cone ? w->det[k] - w->src[k] : w->src[k];
+	d[0] = fabs(d[0] / v->dx);
+	d[1] = fabs(d[1] / v->dy);
+	d[2] = fabs(d[2] / v->dz);
+	if (d[0] >= d[1] && d[0] >= d[2])
+		return 0;
+	if (d[1] >= d[0] && d[1] >= d[2])
+		return 1;
+	return 2;
+}
+
+/*
+ * One ray: origin o and direction dir in voxel index units, ray length
+ * per unit of index along k in world units.  t_min excludes what lies
+ * behind a cone source.
+ */
+static double trace(const struct kk_volume_geom *v, const float *vol,
+		    int k, const double *o, const double *dir, double len,
+		    double t_min)
+{
+	const int64_t n[3] = {v->nx, v->ny, v->nz};
+	const int64_t stride[3] = {1, v->nx, v->nx * v->ny};
+	int a = k == 0 ? 1 : 0, b = k == 2 ? 1 : 2;
+	double da, db, a0, b0, lo, hi, sum = 0;
+	int64_t j, j0, j1;
+
+	if (dir[k] == 0)
+		return 0;
+	/* Along the ray: coordinate a = a0 + j da in slice j, likewise b. */
+	da = dir[a] / dir[k];
+	db = dir[b] / dir[k];
+	a0 = o[a] - o[k] * da;
+	b0 = o[b] - o[k] * db;
+	lo = 0;
+	hi = (double)(n[k] - 1);
+	/* Slices where the sample is within one voxel of the volume. */
+	if (da != 0) {
+		double s0 = (-1 - a0) / da, s1 = (n[a] - a0) / da;
+
+		lo = fmax(lo, fmin(s0, s1));
+		hi = fmin(hi, fmax(s0, s1));
+	} else if (a0 <= -1 || a0 >= n[a]) {
+		return 0;
+	}
+	if (db != 0) {
+		double s0 = (-1 - b0) / db, s1 = (n[b] - b0) / db;
+
+		lo = fmax(lo, fmin(s0, s1));
+		hi = fmin(hi, fmax(s0, s1));
+	} else if (b0 <= -1 || b0 >= n[b]) {
+		return 0;
+	}
+	/* Cone: only in front of the source (t > t_min). */
+	if (dir[k] > 0)
+		lo = fmax(lo, o[k] + t_min * dir[k]);
+	else
+		hi = fmin(hi, o[k] + t_min * dir[k]);
+	if (lo > hi)
+		return 0;
+	j0 = (int64_t)floor(lo);
+	j1 = (int64_t)ceil(hi);
+	if (j0 < 0)
+		j0 = 0;
+	if (j1 > n[k] - 1)
+		j1 = n[k] - 1;
+	if (dir[k] > 0 && t_min > -INFINITY && j0 < o[k] + t_min * dir[k])
+		j0++;
+	else if (dir[k] < 0 && t_min > -INFINITY &&
+		 j1 > o[k] + t_min * dir[k])
+		j1--;
+	for (j = j0; j <= j1; j++) {
+		double pa = a0 + j * da, pb = b0 + j * db;
+		double ia = floor(pa), ib = floor(pb);
+		double fa = pa - ia, fb = pb - ib;
+		int64_t xa = (int64_t)ia, xb = (int64_t)ib;
+		const float *s = vol + j * stride[k];
+		double v00 = 0, v01 = 0, v10 = 0, v11 = 0;
+		bool a_in = xa >= 0 && xa < n[a];
+		bool a1_in = xa + 1 >= 0 && xa + 1 < n[a];
+		bool b_in = xb >= 0 && xb < n[b];
+		bool b1_in = xb + 1 >= 0 && xb + 1 < n[b];
+
+		if (a_in && b_in)
+			v00 = s[xa * stride[a] + xb * stride[b]];
+		if (a_in && b1_in)
+			v01 = s[xa * stride[a] + (xb + 1) * stride[b]];
+		if (a1_in && b_in)
+			v10 = s[(xa + 1) * stride[a] + xb * stride[b]];
+		if (a1_in && b1_in)
+			v11 = s[(xa + 1) * stride[a] + (xb + 1) * stride[b]];
+		sum += (1 - fa) * ((1 - fb) * v00 + fb * v01) +
+		       fa * ((1 - fb) * v10 + fb * v11);
+	}
+	return sum * len;
+}
+
+/* Items are (view, row) pairs of the chunk: one detector row each. */
+static void fp_rows(void *arg, int64_t begin, int64_t end)
+{
+	struct fp_ctx *c = arg;
+	const struct kk_geometry *g = c->g;
+	const struct kk_volume_geom *v = &g->vol;
+	int64_t item, col;
+
+	for (item = begin; item < end; item++) {
+		int64_t lv = item / g->nrows, row = item % g->nrows;
+		const struct kk_view *w = &g->views[c->out->view0 + lv];
+		float *out = c->out->data + lv * c->stride[KK_ANGLE] +
+			     row * c->stride[KK_ROW];
+		int k = dominant_axis(g, w), i;
+		double vr = row - 0.5 * g->nrows + 0.5, o[3];
+
+		if (g->cone)
+			to_index(v, w->src, o);
+		for (col = 0; col < g->ncols; col++) {
+			double uc = col - 0.5 * g->ncols + 0.5;
+			double p[3], dw[3], di[3], len;
+
+			for (i = 0; i < 3; i++)
+				p[i] = w->det[i] + uc * w->u[i] + vr * w->v[i];
+			if (g->cone) {
+				for (i = 0; i < 3; i++)
+					dw[i] = p[i] - w->src[i];
+			} else {
+				memcpy(dw, w->src, sizeof(dw));
+				to_index(v, p, o);
+			}
+			di[0] = dw[0] / v->dx;
+			di[1] = dw[1] / v->dy;
+			di[2] = dw[2] / v->dz;
+			len = di[k] != 0 ? sqrt(dot(dw, dw)) / fabs(di[k]) : 0;
+			out[col * c->stride[KK_COL]] = (float)trace(
+				v, c->vol, k, o, di, len,
+				g->cone ? 0 : -INFINITY);
+		}
+		if (c->progress)
+			kk_progress_add(c->progress, 1.0 / g->nrows);
+	}
+}
+
+int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
+	      struct kk_proj_chunk *out, int nthreads,
+	      struct kk_progress *progress, struct kk_error *err)
+{
+	struct fp_ctx c = {g, vol, out, {0, 0, 0}, progress};
+
+	if (out->view0 < 0 || out->view0 + out->nviews > g->nviews)
+		return kk_fail(err, KK_ERUNTIME, "views %lld to %lld are not "
+			       "in the geometry", (long long)out->view0,
+			       (long long)(out->view0 + out->nviews - 1));
+	chunk_strides(g, out->nviews, &out->axes, c.stride);
+	return kk_parallel_for(out->nviews * g->nrows, nthreads, fp_rows, &c,
+			       err);
+}
+
+/* ---- backprojection ----------------------------------------------- */
+
+/*
+ * Per view, detector coordinates are ratios of affine functions of the
+ * voxel centre x:  col = U(x) / D(x) + ncols/2 - 0.5, likewise row; for
+ * parallel beams D = 1.  The weight is scale * (K / D(x))^power.
+ */
+struct bp_view {
+	double U[4], V[4], D[4];  /* x, y, z coefficients and constant */
+	double K, scale;
+	int power;                /* 0 parallel, 1 fan, 2 cone */
+};
+
+static void affine(double *f, const double *coef, double scale,
+		   const double *origin)
+{
+	f[0] = coef[0] * scale;
+	f[1] = coef[1] * scale;
+	f[2] = coef[2] * scale;
+	f[3] = -dot(coef, origin) * scale;
+}
+
+static void bp_setup(const struct kk_geometry *g, const struct kk_view *w,
+		     struct bp_view *b)
+{
+	const struct kk_volume_geom *vol = &g->vol;
+	double n[3], vn[3], nu[3], nn, voxel = vol->dx * vol->dy * vol->dz;
+	int i;
+
+	cross(w->u, w->v, n);
+	cross(w->v, n, vn);
+	cross(n, w->u, nu);
+	nn = dot(n, n);
+	b->scale = voxel / sqrt(nn);
+	if (!g->cone) {
+		/* Project x - d along the ray onto the detector plane. */
+		double rvn = dot(w->src, vn) / dot(n, w->src);
+		double rnu = dot(w->src, nu) / dot(n, w->src);
+		double A[3], B[3];
+
+		for (i = 0; i < 3; i++) {
+			A[i] = vn[i] - n[i] * rvn;
+			B[i] = nu[i] - n[i] * rnu;
+		}
+		affine(b->U, A, 1 / nn, w->det);
+		affine(b->V, B, 1 / nn, w->det);
+		b->D[0] = b->D[1] = b->D[2] = 0;
+		b->D[3] = 1;
+		b->K = 1;
+		b->power = 0;
+		return;
+	}
+	/* Cone: intersect the line from s through x with the plane. */
+	{
+		double sd[3], ca, cb, K, A[3], B[3];
+
+		for (i = 0; i < 3; i++)
+			sd[i] = w->src[i] - w->det[i];
+		K = -dot(n, sd);        /* n.(d - s) */
+		ca = dot(sd, vn);       /* ((s - d) x v).n */
+		cb = dot(sd, nu);       /* (u x (s - d)).n */
+		for (i = 0; i < 3; i++) {
+			A[i] = ca * n[i] + K * vn[i];
+			B[i] = cb * n[i] + K * nu[i];
+		}
+		affine(b->U, A, 1 / nn, w->src);
+		affine(b->V, B, 1 / nn, w->src);
+		affine(b->D, n, 1, w->src);
+		b->K = K;
+		b->power = g->is_2d ? 1 : 2;
+	}
+}
+
+struct bp_ctx {
+	const struct kk_geometry *g;
+	const struct kk_proj_chunk *in;
+	float *vol;
+	struct bp_view *views;
+	int64_t stride[3];
+	double progress_per_line;
+	struct kk_progress *progress;
+};
+
+/* Bilinear sample of one view's image, zero outside the detector. */
+static double sample(const float *img, int64_t srow, int64_t scol,
+		     int64_t nrows, int64_t ncols, double row, double col)
+{
+	double ir = floor(row), ic = floor(col), fr = row - ir, fc = col - ic;
+	int64_t r = (int64_t)ir, c = (int64_t)ic;
+	double v00 = 0, v01 = 0, v10 = 0, v11 = 0;
+	bool r0 = r >= 0 && r < nrows, r1 = r + 1 >= 0 && r + 1 < nrows;
+	bool c0 = c >= 0 && c < ncols, c1 = c + 1 >= 0 && c + 1 < ncols;
+
+	if (r0 && c0)
+		v00 = img[r * srow + c * scol];
+	if (r0 && c1)
+		v01 = img[r * srow + (c + 1) * scol];
+	if (r1 && c0)
+		v10 = img[(r + 1) * srow + c * scol];
+	if (r1 && c1)
+		v11 = img[(r + 1) * srow + (c + 1) * scol];
+	return (1 - fr) * ((1 - fc) * v00 + fc * v01) +
+	       fr * ((1 - fc) * v10 + fc * v11);
+}
+
+/* Items are (z, y) lines of the volume. */
+static void bp_lines(void *arg, int64_t begin, int64_t end)
+{
+	struct bp_ctx *c = arg;
+	const struct kk_geometry *g = c->g;
+	const struct kk_volume_geom *vol = &g->vol;
+	double *acc = malloc((size_t)vol->nx * sizeof(*acc));
+	double cu = 0.5 * g->ncols - 0.5, cv = 0.5 * g->nrows - 0.5;
+	int64_t item, lv, ix;
+
+	if (!acc)
+		abort(); /* a line of doubles; nothing sane to do */
+	for (item = begin; item < end; item++) {
+		int64_t iz = item / vol->ny, iy = item % vol->ny;
+		double x[3];
+		float *out = c->vol + item * vol->nx;
+
+		x[1] = vol->ymin + (iy + 0.5) * vol->dy;
+		x[2] = vol->zmin + (iz + 0.5) * vol->dz;
+		memset(acc, 0, (size_t)vol->nx * sizeof(*acc));
+		for (lv = 0; lv < c->in->nviews; lv++) {
+			const struct bp_view *b = &c->views[lv];
+			const float *img = c->in->data +
+					   lv * c->stride[KK_ANGLE];
+
+			for (ix = 0; ix < vol->nx; ix++) {
+				double u, v, d, m, wgt;
+
+				x[0] = vol->xmin + (ix + 0.5) * vol->dx;
+				u = dot(b->U, x) + b->U[3];
+				v = dot(b->V, x) + b->V[3];
+				d = dot(b->D, x) + b->D[3];
+				m = b->K / d;
+				if (!(m > 0))
+					continue; /* behind the source */
+				wgt = b->scale;
+				if (b->power >= 1)
+					wgt *= m;
+				if (b->power == 2)
+					wgt *= m;
+				acc[ix] += wgt * sample(img,
+					c->stride[KK_ROW], c->stride[KK_COL],
+					g->nrows, g->ncols, v / d + cv,
+					u / d + cu);
+			}
+		}
+		for (ix = 0; ix < vol->nx; ix++)
+			out[ix] += (float)acc[ix];
+		if (c->progress)
+			kk_progress_add(c->progress, c->progress_per_line);
+	}
+	free(acc);
+}
+
+int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
+	      float *vol, int nthreads, struct kk_progress *progress,
+	      struct kk_error *err)
+{
+	struct bp_ctx c;
+	int64_t i, lines = g->vol.nz * g->vol.ny;
+	int rc;
+
+	if (in->view0 < 0 || in->view0 + in->nviews > g->nviews)
+		return kk_fail(err, KK_ERUNTIME, "views %lld to %lld are not "
+			       "in the geometry", (long long)in->view0,
+			       (long long)(in->view0 + in->nviews - 1));
+	memset(&c, 0, sizeof(c));
+	c.g = g;
+	c.in = in;
+	c.vol = vol;
+	c.progress = progress;
+	c.progress_per_line = (double)in->nviews / lines;
+	chunk_strides(g, in->nviews, &in->axes, c.stride);
+	c.views = malloc((size_t)(in->nviews ? in->nviews : 1) *
+			 sizeof(*c.views));
+	if (!c.views)
+		return kk_fail(err, KK_ENOMEM, "out of memory");
+	for (i = 0; i < in->nviews; i++)
+		bp_setup(g, &g->views[in->view0 + i], &c.views[i]);
+	rc = kk_parallel_for(lines, nthreads, bp_lines, &c, err);
+	free(c.views);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * cpu_proj.h: the reference forward and back projectors, on the CPU.
+ *
+ * Forward projection is ASTRA's Joseph-style ray tracer: each ray steps
+ * through the volume one slice at a time along the view's dominant axis
+ * (chosen per view from the central ray, as ASTRA does) and samples each
+ * slice with bilinear interpolation, zero outside the volume.  The sum
+ * times the ray's length per slice is the line integral in the volume's
+ * length unit.
+ *
+ * Backprojection is voxel-driven with bilinear interpolation on the
+ * detector (zero outside it) and ASTRA's default weights, which make it
+ * close to the adjoint of the forward projection:
+ *   parallel   V / |u x v|
+ *   cone       V / |u x v| * M^2,  M = ((u x v).(d - s)) / ((u x v).(x - s))
+ *   fan (2D)   V / |u x v| * M
+ * with V the voxel volume.  Voxels behind the source get nothing, and
+ * rays do not sample behind it.
+ *
+ * Both work on a chunk of views at a time, in any projection axis order,
+ * in double precision, on nthreads threads.  These are the numbers the
+ * GPU kernels are tested against.
+ */
+#ifndef KK_CPU_PROJ_H
+#define KK_CPU_PROJ_H
+
+#include <stdint.h>
+
+#include "array.h"
+#include "geometry.h"
+#include "msg.h"
+
+/* Projections of views [view0, view0 + nviews), stored in axes order
+ * with lengths nviews (angle), g->nrows (row) and g->ncols (col). */
+struct kk_proj_chunk {
+	float *data;
+	int64_t view0, nviews;
+	struct kk_axes axes;
+};
+
+/* Forward project vol (nz x ny x nx) into every element of out. */
+int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
+	      struct kk_proj_chunk *out, int nthreads,
+	      struct kk_progress *progress, struct kk_error *err);
+
+/* Backproject the chunk and add the result to vol. */
+int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
+	      float *vol, int nthreads, struct kk_progress *progress,
+	      struct kk_error *err);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * io.h: volumes and projection stacks in files, read and written slab by
+ * slab, so that no caller ever needs a whole dataset in memory.
+ *
+ * A stack is named by a spec:
+ *   file.h5              HDF5; reading finds the dataset (see below),
+ *                        writing uses /data
+ *   file.h5:/entry/data  HDF5, that dataset
+ *   stack.tif            one multi-page TIFF, a page per index of axis 0
+ *   dir/                 a directory of single-page TIFFs, sorted by the
+ *                        number in their names
+ *   'proj_*.tif'         the single-page TIFFs a pattern matches (input)
+ *
+ * Reading HDF5 without a dataset path tries /data (kkit's own), the NXtomo
+ * /entry/instrument/detector/data, Data Exchange's /exchange/data, then
+ * the only 2-D or 3-D dataset in the file.  NXtomo frames whose image_key
+ * is not 0 (flats, darks) are skipped.
+ *
+ * kkit works on 3-D arrays.  A file may hold a 2-D array (a 2D image or
+ * sinogram); kk_reader_expect() and kk_writer_create() say which axis of
+ * the 3-D view is the one of length 1 that the file leaves out.
+ *
+ * All values reach the caller as float32.  Outputs are written to a
+ * hidden temporary name beside the target and renamed into place by
+ * kk_writer_commit(); kk_writer_abort() removes it.  HDF5 is not thread
+ * safe here: use readers and writers from one thread at a time.
+ */
+#ifndef KK_IO_H
+#define KK_IO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "array.h"
+#include "msg.h"
+
+struct kk_reader;
+struct kk_writer;
+
+struct kk_stack_info {
+	int rank;           /* 2 or 3, as stored */
+	int64_t dims[3];    /* as stored; dims[2] unused when rank is 2 */
+	enum kk_dtype dtype;
+};
+
+int kk_reader_open(struct kk_reader **r, const char *spec,
+		   struct kk_error *err);
+const struct kk_stack_info *kk_reader_info(const struct kk_reader *r);
+/* "proj.h5:/data", "slices/ (360 files)": for messages. */
+const char *kk_reader_name(const struct kk_reader *r);
+/* Notes for -v, e.g. "using 180 of 200 frames (image_key 0)"; or "". */
+const char *kk_reader_note(const struct kk_reader *r);
+
+/*
+ * Check the stored shape against want, the 3-D shape the geometry needs.
+ * A 2-D file fits when want[squeeze] is 1 and the other two match
+ * (squeeze < 0: 2-D files do not fit).  what ("volume", "projections")
+ * and the axis names (e.g. "z,y,x") make the message.
+ */
+int kk_reader_expect(struct kk_reader *r, const int64_t want[3],
+		     int squeeze, const char *what, const char *axes,
+		     struct kk_error *err);
+/*
+ * Read indices [start, start + count) of axis (of the 3-D view) and all of
+ * the other two, as float32 in C order.  Call kk_reader_expect first.
+ */
+int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
+		   int64_t count, float *dst, struct kk_error *err);
+/* Close; warns once about values that float32 changed or that are not
+ * finite. */
+void kk_reader_close(struct kk_reader *r);
+
+/* What an output records about where it came from. */
+struct kk_provenance {
+	const char *kind;      /* "volume" or "projections" */
+	const char *axes;      /* "z,y,x", "angle,row,col", ... */
+	const char *geometry;  /* the geometry file's text, or NULL */
+	const char *command;   /* the command line, shell-quoted */
+};
+
+struct kk_write_opts {
+	enum kk_dtype dtype;           /* KK_F32, KK_F16 or KK_U16 */
+	struct kk_output_scale scale;  /* needed for KK_U16 */
+	bool force;                    /* replace an existing output */
+	const char *page_prefix;       /* TIFF directory: "proj", "slice" */
+	struct kk_provenance prov;
+};
+
+/*
+ * Start an output of 3-D shape dims (a 2-D file leaves out axis squeeze,
+ * which must have length 1; -1 keeps all three).  Fails at once if the
+ * output exists (without force) or its directory cannot be written.
+ */
+int kk_writer_create(struct kk_writer **w, const char *spec,
+		     const int64_t dims[3], int squeeze,
+		     const struct kk_write_opts *opts, struct kk_error *err);
+const char *kk_writer_name(const struct kk_writer *w);
+/* Write indices [start, start + count) of axis and all of the other two
+ * from src (float32, C order).  Slabs may come in any order. */
+int kk_writer_write(struct kk_writer *w, int axis, int64_t start,
+		    int64_t count, const float *src, struct kk_error *err);
+/* Check everything was written, finish the file and rename it into
+ * place.  Frees w, also on failure (the temporary is then removed). */
+int kk_writer_commit(struct kk_writer *w, struct kk_error *err);
+/* Give up: remove the temporary output and free w.  NULL is fine. */
+void kk_writer_abort(struct kk_writer *w);
+
+/* "The command line, shell-quoted" for provenance; malloc'ed. */
+char *kk_quote_argv(int argc, char **argv);
+
+#endif
