@@ -89,6 +89,10 @@ int kk_usage_error(const char *cmd, const struct kk_error *err);
 /* Print err and return its exit status. */
 int kk_finish(const struct kk_error *err);
 
+/* Load the geometry and, with -v, say what it is. */
+int kk_load_geometry(const char *path, unsigned flags,
+		     struct kk_geometry *g, struct kk_error *err);
+
 /* Open the input volume or projections and check their shape against
  * the geometry (and, for projections, the axis order). */
 int kk_open_volume(const char *spec, const struct kk_geometry *g,
@@ -104,10 +108,18 @@ int kk_create_projections(const struct kk_run_opts *o,
 			  const struct kk_geometry *g, struct kk_writer **w,
 			  struct kk_error *err);
 
+/* Commit w (which is consumed either way) and, with -v, say how long
+ * the command took since t0. */
+int kk_commit_output(struct kk_writer *w, const char *output, double t0,
+		     struct kk_error *err);
+
 /* Memory for n floats, or a KK_ENOMEM error that says what for. */
 float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err);
 
-/* Volume slabs of at most this many bytes keep memory use bounded. */
+/* Slabs of at most this many bytes keep memory use bounded. */
 #define KK_SLAB_BYTES ((int64_t)256 << 20)
+/* Volume slices, or projection views, in one such slab (at least 1). */
+int64_t kk_slab_slices(const struct kk_geometry *g);
+int64_t kk_slab_views(const struct kk_geometry *g);
 
 #endif

@@ -21,8 +21,9 @@ static const char usage[] =
 	"                         stack.tif, dir/ or 'proj_*.tif'\n"
 	"  -o, --output SPEC      volume: file.h5[:/dataset], stack.tif or\n"
 	"                         dir/ (z,y,x)\n"
-	"      --proj-axes ORDER  axis order of the projections: angle,row,col\n"
-	"                         (default) or row,angle,col (ASTRA's)\n"
+	"      --proj-axes ORDER  axis order of the projections:\n"
+	"                         angle,row,col (default) or row,angle,col\n"
+	"                         (ASTRA's, also 'astra')\n"
 	"      --dtype TYPE       float32 (default), float16 or uint16\n"
 	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"
 	"      --device DEV       auto, gpu or cpu (this version: cpu)\n"
@@ -37,14 +38,11 @@ static const char usage[] =
 static int write_volume(struct kk_writer *w, const float *vol,
 			const struct kk_geometry *g, struct kk_error *err)
 {
-	int64_t dims[3], per_slice, slab, z;
+	int64_t dims[3], per_slice, slab = kk_slab_slices(g), z;
 	int rc = 0;
 
 	kk_geometry_volume_dims(g, dims);
 	per_slice = dims[1] * dims[2];
-	slab = KK_SLAB_BYTES / 4 / per_slice;
-	if (slab < 1)
-		slab = 1;
 	for (z = 0; z < dims[0] && !rc; z += slab)
 		rc = kk_writer_write(w, 0, z, dims[0] - z < slab ?
 				     dims[0] - z : slab,
@@ -60,16 +58,13 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	struct kk_progress progress;
 	struct kk_proj_chunk chunk;
 	float *vol = NULL, *buf = NULL;
-	int64_t per_view, n, v0, nvox;
+	int64_t n, v0, nvox;
 	double t0 = kk_now();
-	char desc[256];
 	int rc;
 
-	rc = kk_geometry_load(o->geometry, 0, &g, err);
+	rc = kk_load_geometry(o->geometry, 0, &g, err);
 	if (rc)
 		return rc;
-	kk_geometry_describe(&g, desc, sizeof(desc));
-	kk_msg_verbose("geometry '%s': %s", o->geometry, desc);
 	rc = kk_open_projections(o->input, &g, &o->axes, &r, err);
 	if (!rc)
 		rc = kk_create_volume(o, &g, &w, err);
@@ -78,11 +73,9 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	kk_msg_verbose("device: cpu, %d threads", o->threads);
 	nvox = g.vol.nx * g.vol.ny * g.vol.nz;
 	vol = kk_alloc_floats(nvox, "volume", err);
-	per_view = g.nrows * g.ncols;
-	n = KK_SLAB_BYTES / 4 / per_view;
-	n = n < 1 ? 1 : n > g.nviews ? g.nviews : n;
-	buf = vol ? kk_alloc_floats(n * per_view, "projection chunk", err)
-		  : NULL;
+	n = kk_slab_views(&g);
+	buf = vol ? kk_alloc_floats(n * g.nrows * g.ncols,
+				    "projection chunk", err) : NULL;
 	if (!buf) {
 		rc = err->code;
 		goto out;
@@ -104,12 +97,9 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	if (!rc)
 		rc = write_volume(w, vol, &g, err);
 	if (!rc) {
-		rc = kk_writer_commit(w, err);
+		rc = kk_commit_output(w, o->output, t0, err);
 		w = NULL;
 	}
-	if (!rc)
-		kk_msg_verbose("wrote '%s' in %.2f s", o->output,
-			       kk_now() - t0);
 out:
 	kk_writer_abort(w);
 	kk_reader_close(r);

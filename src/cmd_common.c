@@ -157,6 +157,46 @@ int kk_finish(const struct kk_error *err)
 	return kk_exit_status(err);
 }
 
+int kk_load_geometry(const char *path, unsigned flags,
+		     struct kk_geometry *g, struct kk_error *err)
+{
+	char desc[256];
+	int rc = kk_geometry_load(path, flags, g, err);
+
+	if (rc)
+		return rc;
+	kk_geometry_describe(g, desc, sizeof(desc));
+	kk_msg_verbose("geometry '%s': %s", path, desc);
+	return 0;
+}
+
+int kk_commit_output(struct kk_writer *w, const char *output, double t0,
+		     struct kk_error *err)
+{
+	int rc = kk_writer_commit(w, err);
+
+	if (!rc)
+		kk_msg_verbose("wrote '%s' in %.2f s", output, kk_now() - t0);
+	return rc;
+}
+
+static int64_t per_slab(int64_t bytes_each, int64_t count)
+{
+	int64_t n = KK_SLAB_BYTES / bytes_each;
+
+	return n < 1 ? 1 : n > count ? count : n;
+}
+
+int64_t kk_slab_slices(const struct kk_geometry *g)
+{
+	return per_slab(4 * g->vol.nx * g->vol.ny, g->vol.nz);
+}
+
+int64_t kk_slab_views(const struct kk_geometry *g)
+{
+	return per_slab(4 * g->nrows * g->ncols, g->nviews);
+}
+
 float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err)
 {
 	float *p = NULL;
@@ -184,9 +224,10 @@ int kk_parse_run_opts(int argc, char **argv, const char *usage,
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":" KK_COMMON_SHORTOPTS,
 				  options, NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return kk_usage_error(argv[0],
-					      kk_option_error(opt, argv, &err));
+		if (opt == '?' || opt == ':') {
+			kk_option_error(opt, argv, &err);
+			return kk_usage_error(argv[0], &err);
+		}
 		rc = kk_run_opt(opt, optarg, o, &err);
 		if (rc < 0 && err.code == KK_EUSAGE)
 			return kk_usage_error(argv[0], &err);
@@ -215,6 +256,20 @@ struct kk_error *kk_option_error(int opt, char **argv, struct kk_error *err)
 	return err;
 }
 
+/* The end of opening an input: closed on failure, noted with -v. */
+static int opened(struct kk_reader **r, int rc)
+{
+	if (rc) {
+		kk_reader_close(*r);
+		*r = NULL;
+		return rc;
+	}
+	if (kk_reader_note(*r)[0])
+		kk_msg_verbose("'%s': %s", kk_reader_name(*r),
+			       kk_reader_note(*r));
+	return 0;
+}
+
 int kk_open_volume(const char *spec, const struct kk_geometry *g,
 		   struct kk_reader **r, struct kk_error *err)
 {
@@ -228,15 +283,7 @@ int kk_open_volume(const char *spec, const struct kk_geometry *g,
 	rc = kk_reader_expect(*r, dims, 0, "a volume",
 			      g->is_2d ? "z,y,x; or y,x for a 2D image"
 				       : "z,y,x", err);
-	if (rc) {
-		kk_reader_close(*r);
-		*r = NULL;
-		return rc;
-	}
-	if (kk_reader_note(*r)[0])
-		kk_msg_verbose("'%s': %s", kk_reader_name(*r),
-			       kk_reader_note(*r));
-	return 0;
+	return opened(r, rc);
 }
 
 int kk_open_projections(const char *spec, const struct kk_geometry *g,
@@ -261,8 +308,9 @@ int kk_open_projections(const char *spec, const struct kk_geometry *g,
 		kk_geometry_proj_dims(g, axes->where[KK_ANGLE] == 0 ?
 				      &kk_axes_astra : &kk_axes_default,
 				      astra);
-		if (info->rank == 3 && !g->is_2d && info->dims[0] == astra[0] &&
-		    info->dims[1] == astra[1] && info->dims[2] == astra[2]) {
+		if (info->rank == 3 && !g->is_2d &&
+		    info->dims[0] == astra[0] && info->dims[1] == astra[1] &&
+		    info->dims[2] == astra[2]) {
 			size_t len = strlen(err->msg);
 
 			snprintf(err->msg + len, sizeof(err->msg) - len,
@@ -272,14 +320,8 @@ int kk_open_projections(const char *spec, const struct kk_geometry *g,
 				 axes->where[KK_ANGLE] == 0 ? "row,angle,col"
 							    : "angle,row,col");
 		}
-		kk_reader_close(*r);
-		*r = NULL;
-		return rc;
 	}
-	if (kk_reader_note(*r)[0])
-		kk_msg_verbose("'%s': %s", kk_reader_name(*r),
-			       kk_reader_note(*r));
-	return 0;
+	return opened(r, rc);
 }
 
 int kk_create_volume(const struct kk_run_opts *o,

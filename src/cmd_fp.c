@@ -20,8 +20,9 @@ static const char usage[] =
 	"                         dir/ or 'slice_*.tif' (z,y,x)\n"
 	"  -o, --output SPEC      projections: file.h5[:/dataset],\n"
 	"                         stack.tif or dir/\n"
-	"      --proj-axes ORDER  axis order of the projections: angle,row,col\n"
-	"                         (default) or row,angle,col (ASTRA's)\n"
+	"      --proj-axes ORDER  axis order of the projections:\n"
+	"                         angle,row,col (default) or row,angle,col\n"
+	"                         (ASTRA's, also 'astra')\n"
 	"      --dtype TYPE       float32 (default), float16 or uint16\n"
 	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"
 	"      --device DEV       auto, gpu or cpu (this version: cpu)\n"
@@ -36,7 +37,7 @@ static const char usage[] =
 static float *read_volume(struct kk_reader *r, const struct kk_geometry *g,
 			  struct kk_error *err)
 {
-	int64_t dims[3], per_slice, slab, z;
+	int64_t dims[3], per_slice, slab = kk_slab_slices(g), z;
 	float *vol;
 
 	kk_geometry_volume_dims(g, dims);
@@ -44,9 +45,6 @@ static float *read_volume(struct kk_reader *r, const struct kk_geometry *g,
 	vol = kk_alloc_floats(dims[0] * per_slice, "volume", err);
 	if (!vol)
 		return NULL;
-	slab = KK_SLAB_BYTES / 4 / per_slice;
-	if (slab < 1)
-		slab = 1;
 	for (z = 0; z < dims[0]; z += slab) {
 		int64_t n = dims[0] - z < slab ? dims[0] - z : slab;
 
@@ -66,16 +64,13 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	struct kk_progress progress;
 	struct kk_proj_chunk chunk;
 	float *vol = NULL, *buf = NULL;
-	int64_t per_view, n, v0;
+	int64_t n, v0;
 	double t0 = kk_now();
-	char desc[256];
 	int rc;
 
-	rc = kk_geometry_load(o->geometry, 0, &g, err);
+	rc = kk_load_geometry(o->geometry, 0, &g, err);
 	if (rc)
 		return rc;
-	kk_geometry_describe(&g, desc, sizeof(desc));
-	kk_msg_verbose("geometry '%s': %s", o->geometry, desc);
 	rc = kk_open_volume(o->input, &g, &r, err);
 	if (!rc)
 		rc = kk_create_projections(o, &g, &w, err);
@@ -90,10 +85,8 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	kk_reader_close(r);
 	r = NULL;
 
-	per_view = g.nrows * g.ncols;
-	n = KK_SLAB_BYTES / 4 / per_view;
-	n = n < 1 ? 1 : n > g.nviews ? g.nviews : n;
-	buf = kk_alloc_floats(n * per_view, "projection chunk", err);
+	n = kk_slab_views(&g);
+	buf = kk_alloc_floats(n * g.nrows * g.ncols, "projection chunk", err);
 	if (!buf) {
 		rc = err->code;
 		goto out;
@@ -111,12 +104,9 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	}
 	kk_progress_end(&progress);
 	if (!rc) {
-		rc = kk_writer_commit(w, err);
+		rc = kk_commit_output(w, o->output, t0, err);
 		w = NULL;
 	}
-	if (!rc)
-		kk_msg_verbose("wrote '%s' in %.2f s", o->output,
-			       kk_now() - t0);
 out:
 	kk_writer_abort(w);
 	kk_reader_close(r);

@@ -145,7 +145,8 @@ int cmd_info(int argc, char **argv)
 			json = 1;
 			continue;
 		}
-		return kk_usage_error(argv[0], kk_option_error(opt, argv, &err));
+		kk_option_error(opt, argv, &err);
+		return kk_usage_error(argv[0], &err);
 	}
 	if (optind < argc) {
 		kk_fail(&err, KK_EUSAGE, "unexpected argument '%s'",

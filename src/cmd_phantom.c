@@ -101,19 +101,16 @@ static int make(const struct kk_run_opts *o, const struct kk_phantom_opts *p,
 	struct kk_writer *w = NULL;
 	struct kk_progress progress;
 	int64_t dims[3], per_slice, slab, z;
+	double t0 = kk_now();
 	float *buf = NULL;
-	char desc[256];
 	int rc;
 
-	rc = kk_geometry_load(o->geometry, KK_GEOM_VOLUME_ONLY, &g, err);
+	rc = kk_load_geometry(o->geometry, KK_GEOM_VOLUME_ONLY, &g, err);
 	if (rc)
 		return rc;
-	kk_geometry_describe(&g, desc, sizeof(desc));
-	kk_msg_verbose("geometry '%s': %s", o->geometry, desc);
 	kk_geometry_volume_dims(&g, dims);
 	per_slice = dims[1] * dims[2];
-	slab = KK_SLAB_BYTES / 4 / per_slice;
-	slab = slab < 1 ? 1 : slab > dims[0] ? dims[0] : slab;
+	slab = kk_slab_slices(&g);
 	buf = kk_alloc_floats(slab * per_slice, "volume slab", err);
 	if (!buf) {
 		rc = err->code;
@@ -133,12 +130,10 @@ static int make(const struct kk_run_opts *o, const struct kk_phantom_opts *p,
 	}
 	kk_progress_end(&progress);
 	if (!rc) {
-		rc = kk_writer_commit(w, err);
+		kk_msg_verbose("%s phantom", kk_phantom_name(p->kind));
+		rc = kk_commit_output(w, o->output, t0, err);
 		w = NULL;
 	}
-	if (!rc)
-		kk_msg_verbose("wrote %s phantom to '%s'",
-			       kk_phantom_name(p->kind), o->output);
 out:
 	kk_writer_abort(w);
 	free(buf);
@@ -158,9 +153,10 @@ int cmd_phantom(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":g:o:t:fj:qvh", options,
 				  NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return kk_usage_error(argv[0],
-					      kk_option_error(opt, argv, &err));
+		if (opt == '?' || opt == ':') {
+			kk_option_error(opt, argv, &err);
+			return kk_usage_error(argv[0], &err);
+		}
 		rc = kk_run_opt(opt, optarg, &o, &err);
 		if (rc == 0)
 			rc = parse_own(opt, optarg, &p, &err);

@@ -7,22 +7,11 @@
 #include "config.h"
 #include "cpu_proj.h"
 #include "parallel.h"
+#include "vec3.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static double dot(const double *a, const double *b)
-{
-	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-static void cross(const double *a, const double *b, double *c)
-{
-	c[0] = a[1] * b[2] - a[2] * b[1];
-	c[1] = a[2] * b[0] - a[0] * b[2];
-	c[2] = a[0] * b[1] - a[1] * b[0];
-}
 
 /* Element strides of a chunk for the logical axes angle, row, col. */
 static void chunk_strides(const struct kk_geometry *g, int64_t nviews,
@@ -201,7 +190,7 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 			di[0] = dw[0] / v->dx;
 			di[1] = dw[1] / v->dy;
 			di[2] = dw[2] / v->dz;
-			len = di[k] != 0 ? sqrt(dot(dw, dw)) / fabs(di[k]) : 0;
+			len = di[k] != 0 ? sqrt(kk_dot(dw, dw)) / fabs(di[k]) : 0;
 			out[col * c->stride[KK_COL]] = (float)trace(
 				v, c->vol, k, o, di, len,
 				g->cone ? 0 : -INFINITY);
@@ -245,7 +234,7 @@ static void affine(double *f, const double *coef, double scale,
 	f[0] = coef[0] * scale;
 	f[1] = coef[1] * scale;
 	f[2] = coef[2] * scale;
-	f[3] = -dot(coef, origin) * scale;
+	f[3] = -kk_dot(coef, origin) * scale;
 }
 
 static void bp_setup(const struct kk_geometry *g, const struct kk_view *w,
@@ -255,15 +244,15 @@ static void bp_setup(const struct kk_geometry *g, const struct kk_view *w,
 	double n[3], vn[3], nu[3], nn, voxel = vol->dx * vol->dy * vol->dz;
 	int i;
 
-	cross(w->u, w->v, n);
-	cross(w->v, n, vn);
-	cross(n, w->u, nu);
-	nn = dot(n, n);
+	kk_cross(w->u, w->v, n);
+	kk_cross(w->v, n, vn);
+	kk_cross(n, w->u, nu);
+	nn = kk_dot(n, n);
 	b->scale = voxel / sqrt(nn);
 	if (!g->cone) {
 		/* Project x - d along the ray onto the detector plane. */
-		double rvn = dot(w->src, vn) / dot(n, w->src);
-		double rnu = dot(w->src, nu) / dot(n, w->src);
+		double rvn = kk_dot(w->src, vn) / kk_dot(n, w->src);
+		double rnu = kk_dot(w->src, nu) / kk_dot(n, w->src);
 		double A[3], B[3];
 
 		for (i = 0; i < 3; i++) {
@@ -284,9 +273,9 @@ static void bp_setup(const struct kk_geometry *g, const struct kk_view *w,
 
 		for (i = 0; i < 3; i++)
 			sd[i] = w->src[i] - w->det[i];
-		K = -dot(n, sd);        /* n.(d - s) */
-		ca = dot(sd, vn);       /* ((s - d) x v).n */
-		cb = dot(sd, nu);       /* (u x (s - d)).n */
+		K = -kk_dot(n, sd);        /* n.(d - s) */
+		ca = kk_dot(sd, vn);       /* ((s - d) x v).n */
+		cb = kk_dot(sd, nu);       /* (u x (s - d)).n */
 		for (i = 0; i < 3; i++) {
 			A[i] = ca * n[i] + K * vn[i];
 			B[i] = cb * n[i] + K * nu[i];
@@ -360,9 +349,9 @@ static void bp_lines(void *arg, int64_t begin, int64_t end)
 				double u, v, d, m, wgt;
 
 				x[0] = vol->xmin + (ix + 0.5) * vol->dx;
-				u = dot(b->U, x) + b->U[3];
-				v = dot(b->V, x) + b->V[3];
-				d = dot(b->D, x) + b->D[3];
+				u = kk_dot(b->U, x) + b->U[3];
+				v = kk_dot(b->V, x) + b->V[3];
+				d = kk_dot(b->D, x) + b->D[3];
 				m = b->K / d;
 				if (!(m > 0))
 					continue; /* behind the source */

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "geomspec.h"
+#include "vec3.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -59,23 +60,6 @@ static void set3(double *a, double x, double y, double z)
 	a[0] = x;
 	a[1] = y;
 	a[2] = z;
-}
-
-static double dot(const double *a, const double *b)
-{
-	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-static void cross(const double *a, const double *b, double *c)
-{
-	c[0] = a[1] * b[2] - a[2] * b[1];
-	c[1] = a[2] * b[0] - a[0] * b[2];
-	c[2] = a[0] * b[1] - a[1] * b[0];
-}
-
-static double norm(const double *a)
-{
-	return sqrt(dot(a, a));
 }
 
 /* One view from the parameters of a circular geometry, ASTRA's geom_2vec
@@ -133,7 +117,7 @@ static int check_view(const struct kk_geometry *g, const struct kk_view *w,
 		      struct kk_error *err)
 {
 	const struct kk_volume_geom *vol = &g->vol;
-	double n[3], sd[3], lu = norm(w->u), lv = norm(w->v), ln;
+	double n[3], sd[3], lu = kk_norm(w->u), lv = kk_norm(w->v), ln;
 
 	if (lu == 0)
 		return kk_fail(err, KK_EINPUT, "'%s': %s: the detector "
@@ -141,32 +125,35 @@ static int check_view(const struct kk_geometry *g, const struct kk_view *w,
 	if (lv == 0)
 		return kk_fail(err, KK_EINPUT, "'%s': %s: the detector row "
 			       "step v is zero", name, path);
-	cross(w->u, w->v, n);
-	ln = norm(n);
+	kk_cross(w->u, w->v, n);
+	ln = kk_norm(n);
 	if (ln <= 1e-9 * lu * lv)
 		return kk_fail(err, KK_EINPUT, "'%s': %s: the detector "
 			       "vectors u and v are parallel", name, path);
 	if (!g->cone) {
-		double lr = norm(w->src);
+		double lr = kk_norm(w->src);
 
 		if (lr == 0)
 			return kk_fail(err, KK_EINPUT, "'%s': %s: the ray "
 				       "direction is zero", name, path);
-		if (fabs(dot(n, w->src)) <= 1e-9 * ln * lr)
-			return kk_fail(err, KK_EINPUT, "'%s': %s: the rays run "
-				       "parallel to the detector plane", name,
-				       path);
+		if (fabs(kk_dot(n, w->src)) <= 1e-9 * ln * lr)
+			return kk_fail(err, KK_EINPUT, "'%s': %s: the rays "
+				       "run parallel to the detector plane",
+				       name, path);
 		return 0;
 	}
 	sd[0] = w->det[0] - w->src[0];
 	sd[1] = w->det[1] - w->src[1];
 	sd[2] = w->det[2] - w->src[2];
-	if (fabs(dot(n, sd)) <= 1e-9 * ln * norm(sd) || norm(sd) == 0)
+	if (fabs(kk_dot(n, sd)) <= 1e-9 * ln * kk_norm(sd) || kk_norm(sd) == 0)
 		return kk_fail(err, KK_EINPUT, "'%s': %s: the source lies on "
 			       "the detector plane", name, path);
-	if (w->src[0] > vol->xmin && w->src[0] < vol->xmin + vol->nx * vol->dx &&
-	    w->src[1] > vol->ymin && w->src[1] < vol->ymin + vol->ny * vol->dy &&
-	    w->src[2] > vol->zmin && w->src[2] < vol->zmin + vol->nz * vol->dz)
+	if (w->src[0] > vol->xmin &&
+	    w->src[0] < vol->xmin + vol->nx * vol->dx &&
+	    w->src[1] > vol->ymin &&
+	    w->src[1] < vol->ymin + vol->ny * vol->dy &&
+	    w->src[2] > vol->zmin &&
+	    w->src[2] < vol->zmin + vol->nz * vol->dz)
 		return kk_fail(err, KK_EINPUT, "'%s': %s: the source lies "
 			       "inside the volume", name, path);
 	return 0;
@@ -233,8 +220,8 @@ int kk_geom_build(const struct kk_geom_spec *s, struct kk_geometry *g,
 			int k;
 
 			circular_view(s, s->angles[i], w);
-			lu = norm(w->u);
-			lv = norm(w->v);
+			lu = kk_norm(w->u);
+			lv = kk_norm(w->v);
 			for (k = 0; k < 3; k++)
 				w->det[k] += s->offset[1] * w->u[k] / lu +
 					     s->offset[0] * w->v[k] / lv;

@@ -158,26 +158,17 @@ int kk_geom_parse_projection_astra(const cJSON *proj,
 				   struct kk_geom_spec *s,
 				   const struct kk_jsrc *src)
 {
-	const char *path = "projection", *name;
-	const cJSON *type, *item;
+	const char *path = "projection";
+	const cJSON *item;
 	bool is_2d, vec;
-	int rc, t;
+	int rc;
 
 	if (!cJSON_IsObject(proj))
 		return kkj_fail(src, path, "expected an object, got %s",
 				kkj_kind(proj));
-	rc = kkj_require(proj, path, "type", &type, src);
-	if (!rc)
-		rc = kkj_string(type, "projection.type", &name, src);
+	rc = kk_geom_parse_type(proj, s, src);
 	if (rc)
 		return rc;
-	t = kk_geom_type_parse(name);
-	if (t < 0)
-		return kkj_fail(src, "projection.type", "unknown geometry type "
-				"'%s' (expected parallel3d, parallel3d_vec, "
-				"cone, cone_vec, parallel, parallel_vec, "
-				"fanflat or fanflat_vec)", name);
-	s->type = (enum kk_geom_type)t;
 	rc = kkj_object(proj, path, keys_for(s->type), src);
 	if (rc)
 		return rc;

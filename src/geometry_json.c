@@ -314,16 +314,16 @@ static int parse_detector(const cJSON *det, struct kk_geom_spec *s,
 	} else if (!cJSON_IsArray(shape) ||
 		   cJSON_GetArraySize(shape) != nd) {
 		return kkj_fail(src, "projection.detector.shape",
-				is_2d ? "expected the number of columns, got %s"
-				      : "expected [rows, cols], got %s",
-				kkj_kind(shape));
+				"expected %s, got %s", is_2d ? "the number of "
+				"columns" : "[rows, cols]", kkj_kind(shape));
 	} else {
 		for (i = 0; i < nd && !rc; i++) {
 			kkj_path_index(p, sizeof(p),
 				       "projection.detector.shape", i);
 			rc = kkj_integer(cJSON_GetArrayItem(shape, i), p, 1,
-					 MAX_DIM, i == nd - 1 ? &s->ncols
-							      : &s->nrows, src);
+					 MAX_DIM,
+					 i == nd - 1 ? &s->ncols : &s->nrows,
+					 src);
 		}
 	}
 	if (rc)
@@ -352,6 +352,28 @@ static int parse_detector(const cJSON *det, struct kk_geom_spec *s,
 	return rc;
 }
 
+int kk_geom_parse_type(const cJSON *proj, struct kk_geom_spec *s,
+		       const struct kk_jsrc *src)
+{
+	const cJSON *type;
+	const char *name;
+	int rc, t;
+
+	rc = kkj_require(proj, "projection", "type", &type, src);
+	if (!rc)
+		rc = kkj_string(type, "projection.type", &name, src);
+	if (rc)
+		return rc;
+	t = kk_geom_type_parse(name);
+	if (t < 0)
+		return kkj_fail(src, "projection.type", "unknown geometry "
+				"type '%s' (expected parallel3d, "
+				"parallel3d_vec, cone, cone_vec, parallel, "
+				"parallel_vec, fanflat or fanflat_vec)", name);
+	s->type = (enum kk_geom_type)t;
+	return 0;
+}
+
 int kk_geom_parse_projection_kkit(const cJSON *proj, const char *base_dir,
 				  struct kk_geom_spec *s,
 				  const struct kk_jsrc *src)
@@ -359,25 +381,17 @@ int kk_geom_parse_projection_kkit(const cJSON *proj, const char *base_dir,
 	static const char *const keys[] = {"type", "detector", "angles",
 					   "vectors", "source_origin",
 					   "origin_detector", NULL};
-	const cJSON *type, *det, *angles, *vecs, *dso, *odd;
+	const cJSON *det, *angles, *vecs, *dso, *odd;
 	const char *name;
 	bool vec, cone, is_2d;
-	int rc, t;
+	int rc;
 
 	rc = kkj_object(proj, "projection", keys, src);
 	if (!rc)
-		rc = kkj_require(proj, "projection", "type", &type, src);
-	if (!rc)
-		rc = kkj_string(type, "projection.type", &name, src);
+		rc = kk_geom_parse_type(proj, s, src);
 	if (rc)
 		return rc;
-	t = kk_geom_type_parse(name);
-	if (t < 0)
-		return kkj_fail(src, "projection.type", "unknown geometry type "
-				"'%s' (expected parallel3d, parallel3d_vec, "
-				"cone, cone_vec, parallel, parallel_vec, "
-				"fanflat or fanflat_vec)", name);
-	s->type = (enum kk_geom_type)t;
+	name = kk_geom_type_name(s->type);
 	vec = kk_geom_type_is_vec(s->type);
 	cone = kk_geom_type_is_cone(s->type);
 	is_2d = kk_geom_type_is_2d(s->type);

@@ -40,6 +40,10 @@ bool kk_geom_type_is_2d(enum kk_geom_type t);
 bool kk_geom_type_is_vec(enum kk_geom_type t);
 bool kk_geom_type_is_cone(enum kk_geom_type t);
 
+/* projection.type, the same in both spellings. */
+int kk_geom_parse_type(const cJSON *proj, struct kk_geom_spec *s,
+		       const struct kk_jsrc *src);
+
 /* The two spellings: each parses the "volume" or "projection" member. */
 int kk_geom_parse_volume_kkit(const cJSON *vol, struct kk_geom_spec *s,
 			      const struct kk_jsrc *src);

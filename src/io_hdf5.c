@@ -1,13 +1,14 @@
 /*
- * io_hdf5.c: HDF5 datasets as stacks, read and written by hyperslab.
+ * io_hdf5.c: HDF5 datasets as stacks, read by hyperslab, and the angles
+ * of a scan.
  *
  * Finds the dataset when the user names only the file (kkit's /data,
  * NXtomo, Data Exchange, or the only candidate), skips NXtomo frames that
- * are not projections, writes provenance as attributes, and turns HDF5's
- * error stack into one sentence.  HDF5's own printing is switched off.
+ * are not projections, and turns HDF5's error stack into one sentence.
+ * HDF5's own printing is switched off.  Writing is in io_hdf5_write.c.
  */
 #include "config.h"
-#include "io_impl.h"
+#include "io_hdf5.h"
 #include "geomspec.h"
 
 #include <errno.h>
@@ -24,13 +25,8 @@ struct h5_reader {
 	int64_t *frames;   /* NXtomo: file frame of each projection */
 };
 
-struct h5_writer {
-	hid_t file, dset, fspace, memtype;
-	hid_t half;
-};
-
 /* IEEE binary16, as h5py and numpy store it; the caller closes it. */
-static hid_t make_half_type(void)
+hid_t kk_h5_half_type(void)
 {
 	hid_t t = H5Tcopy(H5T_IEEE_F32LE);
 
@@ -42,7 +38,7 @@ static hid_t make_half_type(void)
 	return t;
 }
 
-static void h5_quiet(void)
+void kk_h5_quiet(void)
 {
 	static int done;
 
@@ -52,13 +48,9 @@ static void h5_quiet(void)
 	}
 }
 
-struct walk_state {
-	char text[400];
-};
-
 static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
-	struct walk_state *st = data;
+	struct kk_h5_error *st = data;
 	char minor[128] = "";
 
 	H5Eget_msg(e->min_num, NULL, minor, sizeof(minor));
@@ -72,7 +64,7 @@ static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
 }
 
 /* HDF5's innermost error, e.g. "truncated file: eof = 96 (...)". */
-static const char *h5_error(struct walk_state *st)
+const char *kk_h5_error(struct kk_h5_error *st)
 {
 	st->text[0] = '\0';
 	H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, st);
@@ -103,7 +95,7 @@ int kk_file_is_hdf5(const char *path)
 
 /* Does the object at path exist?  Walks the components so that a missing
  * group is "no", not an error. */
-static bool h5_exists(hid_t file, const char *path)
+bool kk_h5_exists(hid_t file, const char *path)
 {
 	char buf[1024], *p;
 	htri_t ok;
@@ -174,7 +166,7 @@ static int find_dataset(hid_t file, const char *fname, char *path,
 	int i;
 
 	for (i = 0; known[i]; i++) {
-		if (h5_exists(file, known[i])) {
+		if (kk_h5_exists(file, known[i])) {
 			snprintf(path, n, "%s", known[i]);
 			return 0;
 		}
@@ -191,6 +183,19 @@ static int find_dataset(hid_t file, const char *fname, char *path,
 	return kk_fail(err, KK_EINPUT, "'%s' holds several datasets (%s): "
 		       "name one, e.g. '%s:%s'", fname, st.text, fname,
 		       st.only);
+}
+
+hid_t kk_h5_slab(hid_t fspace, int rank, const hsize_t *start,
+		 const hsize_t *count)
+{
+	hid_t mspace = H5Screate_simple(rank, count, NULL);
+
+	if (mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start,
+					       NULL, count, NULL) < 0) {
+		H5Sclose(mspace);
+		return -1;
+	}
+	return mspace;
 }
 
 /* The kkit type of a stored HDF5 type, and the memory type to read it
@@ -226,7 +231,7 @@ static int map_type(hid_t ftype, enum kk_dtype *t, hid_t *mem, hid_t *half,
 		*t = size == 2 ? KK_F16 : size == 4 ? KK_F32 : KK_F64;
 		*mem = size == 8 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
 		if (size == 2) {
-			*half = make_half_type();
+			*half = kk_h5_half_type();
 			*mem = *half;
 			if (*half < 0)
 				return kk_fail(err, KK_ERUNTIME, "cannot make "
@@ -268,9 +273,11 @@ static void read_range(struct kk_reader *r, hid_t dset)
 	H5Eclear2(H5E_DEFAULT);
 }
 
-/* NXtomo: keep the frames whose image_key is 0 (projections). */
-static int nxtomo_frames(struct kk_reader *r, struct h5_reader *h,
-			 const char *dpath, struct kk_error *err)
+/* NXtomo: keep the frames whose image_key is 0 (projections).  Leaves
+ * *frames NULL when every frame is one or the file is not NXtomo. */
+int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file,
+			const char *dpath, int64_t **frames,
+			struct kk_error *err)
 {
 	char kpath[1100], *slash;
 	int64_t nframes = r->info.dims[0], nproj = 0, i;
@@ -278,36 +285,37 @@ static int nxtomo_frames(struct kk_reader *r, struct h5_reader *h,
 	hid_t kd = -1, ks = -1;
 	hsize_t klen;
 	int rc = 0, nflat = 0, ndark = 0;
-	struct walk_state ws;
+	struct kk_h5_error ws;
 
+	*frames = NULL;
 	snprintf(kpath, sizeof(kpath), "%s", dpath);
 	slash = strrchr(kpath, '/');
 	if (!slash || r->info.rank != 3)
 		return 0;
 	strcpy(slash + 1, "image_key");
-	if (!h5_exists(h->file, kpath))
+	if (!kk_h5_exists(file, kpath))
 		return 0;
-	kd = H5Dopen2(h->file, kpath, H5P_DEFAULT);
+	kd = H5Dopen2(file, kpath, H5P_DEFAULT);
 	ks = kd < 0 ? -1 : H5Dget_space(kd);
 	if (ks < 0 || H5Sget_simple_extent_ndims(ks) != 1 ||
 	    H5Sget_simple_extent_dims(ks, &klen, NULL) < 0 ||
 	    (int64_t)klen != nframes)
 		goto out; /* not the NXtomo layout: leave the data alone */
 	keys = malloc(klen * sizeof(*keys));
-	h->frames = malloc(klen * sizeof(*h->frames));
-	if (!keys || !h->frames) {
+	*frames = malloc(klen * sizeof(**frames));
+	if (!keys || !*frames) {
 		rc = kk_fail(err, KK_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (H5Dread(kd, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
 		    keys) < 0) {
 		rc = kk_fail(err, KK_EINPUT, "cannot read '%s:%s': %s",
-			     r->name, kpath, h5_error(&ws));
+			     r->name, kpath, kk_h5_error(&ws));
 		goto out;
 	}
 	for (i = 0; i < nframes; i++) {
 		if (keys[i] == 0)
-			h->frames[nproj++] = i;
+			(*frames)[nproj++] = i;
 		nflat += keys[i] == 1;
 		ndark += keys[i] == 2;
 	}
@@ -324,8 +332,8 @@ static int nxtomo_frames(struct kk_reader *r, struct h5_reader *h,
 			 (long long)(nframes - nproj - nflat - ndark));
 		r->info.dims[0] = nproj;
 	} else {
-		free(h->frames);
-		h->frames = NULL;
+		free(*frames);
+		*frames = NULL;
 	}
 out:
 	free(keys);
@@ -341,22 +349,18 @@ static int read_block(struct kk_reader *r, struct h5_reader *h,
 		      const hsize_t *start, const hsize_t *count, void *buf,
 		      struct kk_error *err)
 {
-	struct walk_state ws;
-	hid_t mspace;
-	herr_t st;
+	struct kk_h5_error ws;
+	hid_t mspace = kk_h5_slab(h->fspace, r->info.rank, start, count);
+	herr_t st = -1;
 
-	mspace = H5Screate_simple(r->info.rank, count, NULL);
-	st = mspace < 0 ? -1 :
-	     H5Sselect_hyperslab(h->fspace, H5S_SELECT_SET, start, NULL,
-				 count, NULL);
-	if (st >= 0)
+	if (mspace >= 0)
 		st = H5Dread(h->dset, h->memtype, mspace, h->fspace,
 			     H5P_DEFAULT, buf);
 	if (mspace >= 0)
 		H5Sclose(mspace);
 	if (st < 0)
 		return kk_fail(err, KK_EINPUT, "cannot read '%s': %s",
-			       r->name, h5_error(&ws));
+			       r->name, kk_h5_error(&ws));
 	return 0;
 }
 
@@ -418,13 +422,13 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 		      const char *dataset, struct kk_error *err)
 {
 	struct h5_reader *h;
-	struct walk_state ws;
+	struct kk_h5_error ws;
 	char path[1024];
 	hsize_t dims[8];
 	hid_t ftype;
 	int rank, rc, magic, i;
 
-	h5_quiet();
+	kk_h5_quiet();
 	magic = kk_file_is_hdf5(file);
 	if (magic < 0)
 		return kk_fail_errno(err, KK_EINPUT, errno, "cannot open "
@@ -441,12 +445,12 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 	h->file = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (h->file < 0) {
 		rc = kk_fail(err, KK_EINPUT, "cannot open '%s': %s", file,
-			     h5_error(&ws));
+			     kk_h5_error(&ws));
 		goto fail;
 	}
 	if (dataset) {
 		snprintf(path, sizeof(path), "%s", dataset);
-		if (!h5_exists(h->file, path)) {
+		if (!kk_h5_exists(h->file, path)) {
 			rc = kk_fail(err, KK_EINPUT, "'%s' has no dataset "
 				     "'%s'", file, path);
 			goto fail;
@@ -459,7 +463,7 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 	h->dset = H5Dopen2(h->file, path, H5P_DEFAULT);
 	if (h->dset < 0) {
 		rc = kk_fail(err, KK_EINPUT, "cannot open '%s' as a dataset: "
-			     "%s", r->name, h5_error(&ws));
+			     "%s", r->name, kk_h5_error(&ws));
 		goto fail;
 	}
 	h->fspace = H5Dget_space(h->dset);
@@ -480,353 +484,13 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 	if (!rc)
 		read_range(r, h->dset);
 	if (!rc)
-		rc = nxtomo_frames(r, h, path, err);
+		rc = kk_h5_nxtomo_frames(r, h->file, path, &h->frames,
+					 err);
 	if (rc)
 		goto fail;
 	return 0;
 fail:
 	h5_close(r);
 	r->ops = NULL;
-	return rc;
-}
-
-/* A UTF-8 string attribute on obj; NULL values are skipped. */
-static int put_string(hid_t obj, const char *name, const char *value)
-{
-	hid_t t, s, a;
-	herr_t st = -1;
-
-	if (!value)
-		return 0;
-	t = H5Tcopy(H5T_C_S1);
-	H5Tset_size(t, H5T_VARIABLE);
-	H5Tset_cset(t, H5T_CSET_UTF8);
-	s = H5Screate(H5S_SCALAR);
-	a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-	if (a >= 0) {
-		st = H5Awrite(a, t, &value);
-		H5Aclose(a);
-	}
-	H5Sclose(s);
-	H5Tclose(t);
-	return st < 0 ? -1 : 0;
-}
-
-static int put_provenance(struct kk_writer *w, hid_t d)
-{
-	const struct kk_provenance *p = &w->opts.prov;
-	int rc = 0;
-
-	rc |= put_string(d, "kkit_version", PACKAGE_VERSION);
-	rc |= put_string(d, "kkit_kind", p->kind);
-	rc |= put_string(d, "kkit_axes", p->axes);
-	rc |= put_string(d, "kkit_command", p->command);
-	rc |= put_string(d, "kkit_created", w->created);
-	rc |= put_string(d, "kkit_geometry", p->geometry);
-	if (w->info.dtype == KK_U16) {
-		double range[2] = {w->opts.scale.lo, w->opts.scale.hi};
-		hsize_t two = 2;
-		hid_t s = H5Screate_simple(1, &two, NULL);
-		hid_t a = H5Acreate2(d, "kkit_range", H5T_IEEE_F64LE, s,
-				     H5P_DEFAULT, H5P_DEFAULT);
-
-		rc |= a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, range) < 0;
-		if (a >= 0)
-			H5Aclose(a);
-		H5Sclose(s);
-	}
-	return rc;
-}
-
-static int h5_write(struct kk_writer *w, int axis, int64_t start,
-		    int64_t count, const void *buf, struct kk_error *err)
-{
-	struct h5_writer *h = w->impl;
-	hsize_t s[3] = {0, 0, 0}, c[3];
-	struct walk_state ws;
-	hid_t mspace;
-	herr_t st;
-	int i;
-
-	for (i = 0; i < w->info.rank; i++)
-		c[i] = w->info.dims[i];
-	s[axis] = start;
-	c[axis] = count;
-	mspace = H5Screate_simple(w->info.rank, c, NULL);
-	st = mspace < 0 ? -1 :
-	     H5Sselect_hyperslab(h->fspace, H5S_SELECT_SET, s, NULL, c,
-				 NULL);
-	if (st >= 0)
-		st = H5Dwrite(h->dset, h->memtype, mspace, h->fspace,
-			      H5P_DEFAULT, buf);
-	if (mspace >= 0)
-		H5Sclose(mspace);
-	if (st < 0)
-		return kk_fail(err, KK_EIO, "cannot write '%s': %s", w->name,
-			       h5_error(&ws));
-	return 0;
-}
-
-static void h5_release(struct h5_writer *h)
-{
-	if (h->half >= 0)
-		H5Tclose(h->half);
-	if (h->fspace >= 0)
-		H5Sclose(h->fspace);
-	if (h->dset >= 0)
-		H5Dclose(h->dset);
-	free(h);
-}
-
-static int h5_finish(struct kk_writer *w, struct kk_error *err)
-{
-	struct h5_writer *h = w->impl;
-	struct walk_state ws;
-	hid_t file = h->file;
-	herr_t st;
-
-	h5_release(h);
-	w->impl = NULL;
-	/* Data still cached is written here: a full disk shows now. */
-	st = H5Fclose(file);
-	if (st < 0)
-		return kk_fail(err, KK_EIO, "cannot write '%s': %s", w->name,
-			       h5_error(&ws));
-	return 0;
-}
-
-static void h5_discard(struct kk_writer *w)
-{
-	struct h5_writer *h = w->impl;
-	hid_t file;
-
-	if (!h)
-		return;
-	file = h->file;
-	h5_release(h);
-	w->impl = NULL;
-	if (file >= 0)
-		H5Fclose(file);
-	H5Eclear2(H5E_DEFAULT);
-}
-
-static const struct kk_writer_ops h5_writer_ops = {h5_write, h5_finish,
-						   h5_discard};
-
-int kk_hdf5_create(struct kk_writer *w, struct kk_error *err)
-{
-	struct h5_writer *h;
-	struct walk_state ws;
-	hsize_t dims[3];
-	hid_t lcpl = -1, ftype;
-	int i;
-
-	h5_quiet();
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return kk_fail(err, KK_ENOMEM, "out of memory");
-	h->file = h->dset = h->fspace = h->half = -1;
-	w->impl = h;
-	w->ops = &h5_writer_ops;
-	for (i = 0; i < w->info.rank; i++)
-		dims[i] = (hsize_t)w->info.dims[i];
-	switch (w->info.dtype) {
-	case KK_U16:
-		ftype = H5T_STD_U16LE;
-		h->memtype = H5T_NATIVE_UINT16;
-		break;
-	case KK_F16:
-		h->half = make_half_type();
-		ftype = h->memtype = h->half;
-		break;
-	default:
-		ftype = H5T_IEEE_F32LE;
-		h->memtype = H5T_NATIVE_FLOAT;
-		break;
-	}
-	h->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-	if (h->file < 0 || ftype < 0)
-		goto fail;
-	h->fspace = H5Screate_simple(w->info.rank, dims, NULL);
-	lcpl = H5Pcreate(H5P_LINK_CREATE);
-	if (h->fspace < 0 || lcpl < 0 ||
-	    H5Pset_create_intermediate_group(lcpl, 1) < 0)
-		goto fail;
-	h->dset = H5Dcreate2(h->file, w->dataset, ftype, h->fspace, lcpl,
-			     H5P_DEFAULT, H5P_DEFAULT);
-	H5Pclose(lcpl);
-	lcpl = -1;
-	if (h->dset < 0 || put_provenance(w, h->dset) < 0)
-		goto fail;
-	return 0;
-fail:
-	kk_fail(err, KK_EIO, "cannot create '%s': %s", w->name,
-		h5_error(&ws));
-	if (lcpl >= 0)
-		H5Pclose(lcpl);
-	h5_discard(w);
-	w->ops = NULL;
-	return err->code;
-}
-
-/* The unit attribute of an angle dataset -> radians per unit, or 0. */
-static double unit_scale(const char *u)
-{
-	if (!strcmp(u, "degree") || !strcmp(u, "degrees") ||
-	    !strcmp(u, "deg"))
-		return M_PI / 180;
-	if (!strcmp(u, "radian") || !strcmp(u, "radians") ||
-	    !strcmp(u, "rad"))
-		return 1;
-	return 0;
-}
-
-static int read_units(hid_t d, char *buf, size_t n)
-{
-	hid_t a, t, mt;
-	int rc = -1;
-
-	buf[0] = '\0';
-	if (H5Aexists(d, "units") <= 0)
-		return -1;
-	a = H5Aopen(d, "units", H5P_DEFAULT);
-	t = a < 0 ? -1 : H5Aget_type(a);
-	if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
-		if (H5Tis_variable_str(t) > 0) {
-			char *s = NULL;
-
-			mt = H5Tcopy(H5T_C_S1);
-			H5Tset_size(mt, H5T_VARIABLE);
-			if (H5Aread(a, mt, &s) >= 0 && s) {
-				snprintf(buf, n, "%s", s);
-				H5free_memory(s);
-				rc = 0;
-			}
-			H5Tclose(mt);
-		} else {
-			size_t len = H5Tget_size(t);
-			char *s = calloc(1, len + 1);
-
-			mt = H5Tcopy(H5T_C_S1);
-			H5Tset_size(mt, len + 1);
-			if (s && H5Aread(a, mt, s) >= 0) {
-				snprintf(buf, n, "%s", s);
-				rc = 0;
-			}
-			free(s);
-			H5Tclose(mt);
-		}
-	}
-	if (t >= 0)
-		H5Tclose(t);
-	if (a >= 0)
-		H5Aclose(a);
-	return rc;
-}
-
-int kk_hdf5_read_angles(const char *spec, const char *unit,
-			double **angles, int64_t *n, struct kk_error *err)
-{
-	static const char *const known[] = {"/entry/sample/rotation_angle",
-					    "/exchange/theta", NULL};
-	char file[1024], path[512], units[64];
-	const char *colon = strstr(spec, ":/");
-	hid_t f = -1, d = -1, s = -1;
-	int64_t len = 0, i, k;
-	struct kk_reader r;
-	struct h5_reader h;
-	double scale, *v = NULL;
-	hsize_t dim;
-	int rc = 0, magic;
-	struct walk_state ws;
-
-	h5_quiet();
-	*angles = NULL;
-	snprintf(file, sizeof(file), "%.*s",
-		 colon ? (int)(colon - spec) : (int)strlen(spec), spec);
-	magic = kk_file_is_hdf5(file);
-	if (magic <= 0)
-		return magic < 0 ? kk_fail_errno(err, KK_EINPUT, errno,
-						 "cannot open '%s'", file)
-				 : kk_fail(err, KK_EINPUT, "'%s' is not an "
-					   "HDF5 file", file);
-	f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
-	if (f < 0)
-		return kk_fail(err, KK_EINPUT, "cannot open '%s': %s", file,
-			       h5_error(&ws));
-	path[0] = '\0';
-	if (colon)
-		snprintf(path, sizeof(path), "%s", colon + 1);
-	for (i = 0; !colon && known[i]; i++)
-		if (h5_exists(f, known[i]))
-			snprintf(path, sizeof(path), "%s", known[i]);
-	if (!path[0] || !h5_exists(f, path)) {
-		rc = kk_fail(err, KK_EINPUT, "'%s' has no dataset '%s'", file,
-			     path[0] ? path : known[0]);
-		goto out;
-	}
-	d = H5Dopen2(f, path, H5P_DEFAULT);
-	s = d < 0 ? -1 : H5Dget_space(d);
-	if (s < 0 || H5Sget_simple_extent_ndims(s) != 1) {
-		rc = kk_fail(err, KK_EINPUT, "'%s:%s' is not a list of angles "
-			     "(a 1-D dataset)", file, path);
-		goto out;
-	}
-	H5Sget_simple_extent_dims(s, &dim, NULL);
-	len = (int64_t)dim;
-	if (!unit && read_units(d, units, sizeof(units)) == 0)
-		unit = units;
-	scale = unit ? unit_scale(unit) : 0;
-	if (!unit || scale == 0) {
-		rc = kk_fail(err, KK_EINPUT, unit ? "'%s:%s': unknown angle "
-			     "unit '%s' (expected degree or radian)"
-			     : "'%s:%s' does not say its unit: give \"unit\" "
-			     "(\"degree\" or \"radian\")%s", file, path,
-			     unit ? unit : "");
-		goto out;
-	}
-	v = malloc((size_t)len * sizeof(*v));
-	if (!v || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-			  H5P_DEFAULT, v) < 0) {
-		rc = v ? kk_fail(err, KK_EINPUT, "cannot read '%s:%s': %s",
-				 file, path, h5_error(&ws))
-		       : kk_fail(err, KK_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* NXtomo: the angles of projections only, as for the data. */
-	memset(&r, 0, sizeof(r));
-	memset(&h, 0, sizeof(h));
-	h.file = f;
-	r.info.rank = 3;
-	r.info.dims[0] = len;
-	snprintf(r.name, sizeof(r.name), "%s", file);
-	rc = nxtomo_frames(&r, &h, "/entry/instrument/detector/data", err);
-	if (rc)
-		goto out;
-	if (h.frames) {
-		for (k = 0; k < r.info.dims[0]; k++)
-			v[k] = v[h.frames[k]];
-		len = r.info.dims[0];
-		free(h.frames);
-	}
-	for (i = 0; i < len; i++) {
-		if (!isfinite(v[i])) {
-			rc = kk_fail(err, KK_EINPUT, "'%s:%s': angle %lld is "
-				     "not a finite number", file, path,
-				     (long long)i);
-			goto out;
-		}
-		v[i] *= scale;
-	}
-	*angles = v;
-	*n = len;
-	v = NULL;
-out:
-	free(v);
-	if (s >= 0)
-		H5Sclose(s);
-	if (d >= 0)
-		H5Dclose(d);
-	H5Fclose(f);
 	return rc;
 }

@@ -67,6 +67,29 @@ struct kk_writer {
 	size_t scratch_size;
 };
 
+/* Shared by io.c and io_write.c. */
+enum kk_spec_kind {
+	KK_SPEC_HDF5,
+	KK_SPEC_TIFF_FILE,
+	KK_SPEC_TIFF_DIR,
+	KK_SPEC_TIFF_GLOB,
+};
+/* Split a spec into a file and an HDF5 dataset path (malloc'ed; dataset
+ * may be NULL) and say what it is. */
+int kk_io_classify(const char *spec, bool output, char **file,
+		   char **dataset, enum kk_spec_kind *kind,
+		   struct kk_error *err);
+/* Map a slab of the 3-D view onto the stored array; checks the range. */
+int kk_io_map_slab(const struct kk_stack_info *info, int squeeze,
+		   const char *name, int axis, int64_t *start,
+		   int64_t *count, int *saxis, struct kk_error *err);
+/* Elements in a slab of the stored array. */
+int64_t kk_io_slab_count(const struct kk_stack_info *info, int axis,
+			 int64_t count);
+/* Grow a scratch buffer to need bytes. */
+int kk_io_reserve(void **buf, size_t *size, size_t need,
+		  struct kk_error *err);
+
 /* Backends: open a reader (fill r->ops, impl, info, name, note). */
 int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 		      const char *dataset, struct kk_error *err);

@@ -44,8 +44,9 @@ cJSON *kkj_parse(const char *text, size_t len, const struct kk_jsrc *src)
 	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (root) {
 		/* Only white space may follow the document. */
-		for (p = end; p < text + len && isspace((unsigned char)*p); p++)
-			;
+		p = end;
+		while (p < text + len && isspace((unsigned char)*p))
+			p++;
 		if (p == text + len)
 			return root;
 		cJSON_Delete(root);
@@ -166,11 +167,9 @@ int kkj_object(const cJSON *obj, const char *path,
 					bestd = d;
 					best = allowed[i];
 				}
-				if (i)
-					strncat(list, ", ",
-						sizeof(list) - strlen(list) - 1);
-				strncat(list, allowed[i],
-					sizeof(list) - strlen(list) - 1);
+				snprintf(list + strlen(list),
+					 sizeof(list) - strlen(list), "%s%s",
+					 i ? ", " : "", allowed[i]);
 			}
 			if (best)
 				return kkj_fail(src, path, "unknown key '%s' "

@@ -18,7 +18,7 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"phantom", cmd_phantom, "make a test volume (Shepp-Logan, ball, ...)"},
+	{"phantom", cmd_phantom, "make a test volume: Shepp-Logan, ball, ..."},
 	{"fp", cmd_fp, "forward project a volume into projections"},
 	{"bp", cmd_bp, "backproject projections into a volume"},
 	{"info", cmd_info, "show the build, libraries and devices"},

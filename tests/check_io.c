@@ -40,7 +40,8 @@ static void fill(double *v, enum kk_dtype t)
 	for (z = 0; z < NZ; z++)
 		for (y = 0; y < NY; y++)
 			for (x = 0; x < NX; x++)
-				v[(z * NY + y) * NX + x] = value_of(t, z, y, x);
+				v[(z * NY + y) * NX + x] =
+					value_of(t, z, y, x);
 }
 
 /* Read the whole array through kk_reader along axis, in two slabs. */
@@ -68,19 +69,17 @@ static void read_and_check(const char *spec, int axis, double tol,
 			for (y = 0; y < d[1]; y++)
 				for (x = 0; x < d[2]; x++) {
 					int64_t c[3] = {z, y, x};
-					double e;
+					double e, got;
 
 					c[axis] += start;
 					e = value_of(t, c[0], c[1], c[2]);
-					ck_assert_msg(fabs(slab[(z * d[1] + y) *
-							d[2] + x] - e) <= tol,
+					got = slab[(z * d[1] + y) * d[2] + x];
+					ck_assert_msg(fabs(got - e) <= tol,
 						      "%s axis %d at %lld %lld "
 						      "%lld: %g, want %g", spec,
 						      axis, (long long)c[0],
 						      (long long)c[1],
-						      (long long)c[2],
-						      slab[(z * d[1] + y) * d[2]
-							   + x], e);
+						      (long long)c[2], got, e);
 				}
 	}
 	kk_reader_close(r);
@@ -162,7 +161,8 @@ static void write_tiff(const char *path, enum kk_dtype t, int tiled,
 		       int compress)
 {
 	TIFF *tif = TIFFOpen(path, "w");
-	int fmt = t == KK_F16 || t == KK_F32 || t == KK_F64 ? SAMPLEFORMAT_IEEEFP
+	int fmt = t == KK_F16 || t == KK_F32 || t == KK_F64
+		  ? SAMPLEFORMAT_IEEEFP
 		  : t == KK_I8 || t == KK_I16 || t == KK_I32 ? SAMPLEFORMAT_INT
 		  : SAMPLEFORMAT_UINT;
 	size_t es = kk_dtype_size(t);
@@ -644,7 +644,8 @@ START_TEST(tiff_lists)
 			TIFFSetField(t, TIFFTAG_IMAGEWIDTH, NX);
 			TIFFSetField(t, TIFFTAG_IMAGELENGTH, NY);
 			TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 32);
-			TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_IEEEFP);
+			TIFFSetField(t, TIFFTAG_SAMPLEFORMAT,
+				     SAMPLEFORMAT_IEEEFP);
 			TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
 			TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
 				     PHOTOMETRIC_MINISBLACK);

@@ -99,7 +99,8 @@ static double box_chord(const double *p, const double *dir,
 				return 0;
 			continue;
 		}
-		double a = (lo[i] - p[i]) / dir[i], b = (hi[i] - p[i]) / dir[i];
+		double a = (lo[i] - p[i]) / dir[i];
+		double b = (hi[i] - p[i]) / dir[i];
 
 		t0 = fmax(t0, fmin(a, b));
 		t1 = fmin(t1, fmax(a, b));

@@ -1,0 +1,43 @@
+/*
+ * io_hdf5.h: what the HDF5 backend's two files share (io_hdf5.c reads,
+ * io_hdf5_write.c writes).  Not for use elsewhere.
+ */
+#ifndef KK_IO_HDF5_H
+#define KK_IO_HDF5_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hdf5.h>
+
+#include "io_impl.h"
+
+/* Switch off HDF5's printing of its error stack (once). */
+void kk_h5_quiet(void);
+
+/* HDF5's innermost error as one sentence, e.g. "truncated file: eof =
+ * 96 (...)"; the text lives in st.  Clears the stack. */
+struct kk_h5_error {
+	char text[400];
+};
+const char *kk_h5_error(struct kk_h5_error *st);
+
+/* Select [start, start + count) of fspace; returns the memory space of
+ * that shape (close it), or -1. */
+hid_t kk_h5_slab(hid_t fspace, int rank, const hsize_t *start,
+		 const hsize_t *count);
+
+/* IEEE binary16 as h5py and numpy store it; the caller closes it. */
+hid_t kk_h5_half_type(void);
+
+/* Does the object at path exist?  A missing group is "no", not an error. */
+bool kk_h5_exists(hid_t file, const char *path);
+
+/* NXtomo: the file frames of the projections (image_key 0) of the data
+ * at dpath, whose length r->info.dims[0] is, and which it then sets to
+ * the projections' number, with a note for -v.  *frames is NULL (every
+ * frame a projection, or no image_key) or malloc'ed. */
+int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file, const char *dpath,
+			int64_t **frames, struct kk_error *err);
+
+#endif
