@@ -14,6 +14,14 @@
 #include <hdf5.h>
 #include <tiffio.h>
 
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "unknown"
+#endif
+
 static const char usage[] =
 	"usage: kkit info [--json]\n"
 	"\n"
@@ -71,7 +79,7 @@ static void print_text(const struct facts *f)
 	printf("build\n");
 	printf("  configure    %s\n", KK_BUILD_CONFIG[0] ? KK_BUILD_CONFIG
 						       : "(no options)");
-	printf("  compiler     %s\n", __VERSION__);
+	printf("  compiler     %s\n", COMPILER);
 	if (f->cuda)
 		printf("  CUDA         headers from %s (CUDA_VERSION %d); "
 		       "GPU backend not in this version\n", f->cuda,
@@ -95,7 +103,7 @@ static int print_json(const struct facts *f)
 	cJSON_AddStringToObject(root, "version", PACKAGE_VERSION);
 	o = cJSON_AddObjectToObject(root, "build");
 	cJSON_AddStringToObject(o, "configure", KK_BUILD_CONFIG);
-	cJSON_AddStringToObject(o, "compiler", __VERSION__);
+	cJSON_AddStringToObject(o, "compiler", COMPILER);
 	if (f->cuda) {
 		cJSON_AddStringToObject(o, "cuda_root", f->cuda);
 		cJSON_AddNumberToObject(o, "cuda_version",

@@ -339,12 +339,14 @@ void kk_reader_close(struct kk_reader *r)
 	if (!r)
 		return;
 	if (r->stats.inexact)
-		kk_msg_warn("'%s': %lld %s values were rounded to float32",
+		kk_msg_warn("'%s': %lld %s value%s rounded to float32",
 			    r->name, (long long)r->stats.inexact,
-			    kk_dtype_name(r->info.dtype));
+			    kk_dtype_name(r->info.dtype),
+			    r->stats.inexact == 1 ? " was" : "s were");
 	if (r->stats.nonfinite)
-		kk_msg_warn("'%s' holds %lld values that are NaN or infinite",
-			    r->name, (long long)r->stats.nonfinite);
+		kk_msg_warn("'%s' holds %lld value%s NaN or infinite",
+			    r->name, (long long)r->stats.nonfinite,
+			    r->stats.nonfinite == 1 ? " that is" : "s that are");
 	if (r->ops)
 		r->ops->close(r);
 	free(r->scratch);

@@ -49,6 +49,61 @@ START_TEST(examples_parse)
 }
 END_TEST
 
+/* Every geometry example in man kkit-geometry(5) parses: the page and
+ * the parser cannot drift apart. */
+START_TEST(manpage_examples)
+{
+	const char *src = getenv("KKIT_SRCDIR");
+	char path[4096], line[512], *text = NULL;
+	size_t len = 0, cap = 0;
+	int in_block = 0, n = 0;
+	FILE *f;
+
+	ck_assert_msg(src != NULL, "KKIT_SRCDIR is not set");
+	snprintf(path, sizeof(path), "%s/man/kkit-geometry.5", src);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *q;
+
+		if (!in_block && !strncmp(line, "{\"volume\"", 9)) {
+			in_block = 1;
+			len = 0;
+		}
+		if (!in_block)
+			continue;
+		if (!strncmp(line, ".fi", 3)) {
+			struct kk_geometry g;
+
+			text[len] = '\0';
+			tu_geometry(&g, text);
+			kk_geometry_release(&g);
+			in_block = 0;
+			n++;
+			continue;
+		}
+		/* troff: \- is a minus sign, \e a backslash. */
+		for (p = q = line; *p; p++, q++) {
+			if (p[0] == '\\' && (p[1] == '-' || p[1] == 'e'))
+				*q = *++p == '-' ? '-' : '\\';
+			else
+				*q = *p;
+		}
+		*q = '\0';
+		if (len + strlen(line) + 1 > cap) {
+			cap = 2 * (len + strlen(line) + 1);
+			text = realloc(text, cap);
+			ck_assert_ptr_nonnull(text);
+		}
+		memcpy(text + len, line, strlen(line));
+		len += strlen(line);
+	}
+	fclose(f);
+	free(text);
+	ck_assert_int_ge(n, 9);
+}
+END_TEST
+
 START_TEST(cone_vectors)
 {
 	struct kk_geometry g;
@@ -465,6 +520,7 @@ int main(void)
 	TCase *tb = tcase_create("bad");
 
 	tcase_add_test(tc, examples_parse);
+	tcase_add_test(tc, manpage_examples);
 	tcase_add_test(tc, cone_vectors);
 	tcase_add_test(tc, parallel3d_vectors_and_offset);
 	tcase_add_test(tc, fanflat_mirrored);
