@@ -245,14 +245,21 @@ int kk_parse_run_opts(int argc, char **argv, const char *usage,
 
 struct kk_error *kk_option_error(int opt, char **argv, struct kk_error *err)
 {
+	/* A short option is in optopt (it may sit in a group like -xf);
+	 * a long one is the word getopt_long just passed. */
 	const char *arg = argv[optind - 1];
+	bool is_long = !strncmp(arg, "--", 2);
+	int len = (int)strcspn(arg, "=");
 
-	if (opt == ':')
-		kk_fail(err, KK_EUSAGE, "option '%s' needs a value", arg);
-	else if (optopt && arg[0] == '-' && arg[1] != '-')
-		kk_fail(err, KK_EUSAGE, "unknown option '-%c'", optopt);
+	if (opt == ':' && is_long)
+		kk_fail(err, KK_EUSAGE, "option '%.*s' needs a value", len,
+			arg);
+	else if (opt == ':')
+		kk_fail(err, KK_EUSAGE, "option '-%c' needs a value", optopt);
+	else if (is_long)
+		kk_fail(err, KK_EUSAGE, "unknown option '%.*s'", len, arg);
 	else
-		kk_fail(err, KK_EUSAGE, "unknown option '%s'", arg);
+		kk_fail(err, KK_EUSAGE, "unknown option '-%c'", optopt);
 	return err;
 }
 

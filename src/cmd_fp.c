@@ -71,6 +71,12 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	rc = kk_load_geometry(o->geometry, 0, &g, err);
 	if (rc)
 		return rc;
+	n = kk_fp_steep_views(&g);
+	if (n)
+		kk_msg_warn("%lld of %lld views have rays that cross more "
+			    "than 4 voxels sideways for each slice the "
+			    "projector steps through: their line integrals "
+			    "are coarse", (long long)n, (long long)g.nviews);
 	rc = kk_open_volume(o->input, &g, &r, err);
 	if (!rc)
 		rc = kk_create_projections(o, &g, &w, err);

@@ -215,6 +215,41 @@ int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
 			       err);
 }
 
+int64_t kk_fp_steep_views(const struct kk_geometry *g)
+{
+	const struct kk_volume_geom *v = &g->vol;
+	int64_t i, steep = 0;
+	int corner, k, a;
+
+	for (i = 0; i < g->nviews; i++) {
+		const struct kk_view *w = &g->views[i];
+		bool is_steep = false;
+
+		k = dominant_axis(g, w);
+		for (corner = 0; corner < 4 && !is_steep; corner++) {
+			double uc = (corner & 1 ? 0.5 : -0.5) * g->ncols;
+			double vr = (corner & 2 ? 0.5 : -0.5) * g->nrows;
+			double d[3];
+
+			for (a = 0; a < 3; a++) {
+				d[a] = w->det[a] + uc * w->u[a] + vr * w->v[a];
+				if (g->cone)
+					d[a] -= w->src[a];
+				else
+					d[a] = w->src[a];
+			}
+			d[0] = fabs(d[0] / v->dx);
+			d[1] = fabs(d[1] / v->dy);
+			d[2] = fabs(d[2] / v->dz);
+			for (a = 0; a < 3; a++)
+				if (a != k && d[a] > 4 * d[k])
+					is_steep = true;
+		}
+		steep += is_steep;
+	}
+	return steep;
+}
+
 /* ---- backprojection ----------------------------------------------- */
 
 /*
@@ -302,11 +337,23 @@ struct bp_ctx {
 static double sample(const float *img, int64_t srow, int64_t scol,
 		     int64_t nrows, int64_t ncols, double row, double col)
 {
-	double ir = floor(row), ic = floor(col), fr = row - ir, fc = col - ic;
-	int64_t r = (int64_t)ir, c = (int64_t)ic;
-	double v00 = 0, v01 = 0, v10 = 0, v11 = 0;
-	bool r0 = r >= 0 && r < nrows, r1 = r + 1 >= 0 && r + 1 < nrows;
-	bool c0 = c >= 0 && c < ncols, c1 = c + 1 >= 0 && c + 1 < ncols;
+	double ir, ic, fr, fc, v00 = 0, v01 = 0, v10 = 0, v11 = 0;
+	int64_t r, c;
+	bool r0, r1, c0, c1;
+
+	/* Off the detector (NaN too): zero, and no cast of a huge value. */
+	if (!(row > -1 && row < nrows && col > -1 && col < ncols))
+		return 0;
+	ir = floor(row);
+	ic = floor(col);
+	fr = row - ir;
+	fc = col - ic;
+	r = (int64_t)ir;
+	c = (int64_t)ic;
+	r0 = r >= 0;
+	r1 = r + 1 < nrows;
+	c0 = c >= 0;
+	c1 = c + 1 < ncols;
 
 	if (r0 && c0)
 		v00 = img[r * srow + c * scol];
@@ -352,9 +399,10 @@ static void bp_lines(void *arg, int64_t begin, int64_t end)
 				u = kk_dot(b->U, x) + b->U[3];
 				v = kk_dot(b->V, x) + b->V[3];
 				d = kk_dot(b->D, x) + b->D[3];
+				/* Behind the source, or in its plane. */
+				if (!(b->K * d > 0))
+					continue;
 				m = b->K / d;
-				if (!(m > 0))
-					continue; /* behind the source */
 				wgt = b->scale;
 				if (b->power >= 1)
 					wgt *= m;

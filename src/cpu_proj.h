@@ -18,8 +18,17 @@
  * rays do not sample behind it.
  *
  * Both work on a chunk of views at a time, in any projection axis order,
- * in double precision, on nthreads threads.  These are the numbers the
- * GPU kernels are tested against.
+ * on nthreads threads, in double precision within a chunk (bp adds each
+ * chunk's sums to the float volume).  These are the numbers the GPU
+ * kernels are tested against.
+ *
+ * Like ASTRA, fp steps along one axis per view, the one its central ray
+ * follows most.  In a cone beam the rays at the detector's edges may
+ * follow another axis more; they are then sampled less than once per
+ * voxel they cross, which ASTRA accepts for ordinary fan angles.  Past 4
+ * voxels sideways per slice (76 degrees off the axis, in voxel units;
+ * only extreme geometries) the result degrades: kk_fp_steep_views()
+ * counts the views that have such rays.
  */
 #ifndef KK_CPU_PROJ_H
 #define KK_CPU_PROJ_H
@@ -42,6 +51,10 @@ struct kk_proj_chunk {
 int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
 	      struct kk_proj_chunk *out, int nthreads,
 	      struct kk_progress *progress, struct kk_error *err);
+
+/* Views with a detector corner whose ray moves more than 4 voxels
+ * sideways for each slice fp steps along. */
+int64_t kk_fp_steep_views(const struct kk_geometry *g);
 
 /* Backproject the chunk and add the result to vol. */
 int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,

@@ -180,19 +180,43 @@ static void build_volume(const struct kk_geom_spec *s, bool is_2d,
 	}
 }
 
+/* Sizes whose products, in bytes of doubles, stay far inside int64_t:
+ * 2^59 elements (4 EiB of float32) is beyond any machine. */
+#define MAX_ELEMENTS ((int64_t)1 << 59)
+
+static int check_size(const int64_t *dims, const char *name,
+		      const char *what, struct kk_error *err)
+{
+	int64_t n = kk_count(dims, 3);
+
+	if (n >= 0 && n <= MAX_ELEMENTS)
+		return 0;
+	return kk_fail(err, KK_EINPUT, "'%s': %s %lld x %lld x %lld: more "
+		       "values than kkit can address (2^59)", name, what,
+		       (long long)dims[0], (long long)dims[1],
+		       (long long)dims[2]);
+}
+
 int kk_geom_build(const struct kk_geom_spec *s, struct kk_geometry *g,
 		  struct kk_error *err, const char *name)
 {
 	bool vec = kk_geom_type_is_vec(s->type);
+	int64_t i, dims[3];
 	char path[96];
-	int64_t i;
 	int rc;
 
 	g->is_2d = s->vol_is_2d;
 	build_volume(s, g->is_2d, &g->vol);
 	g->has_projection = s->has_projection;
-	if (!s->has_projection)
-		return 0;
+	rc = check_size(s->shape, name, "a volume of", err);
+	if (rc || !s->has_projection)
+		return rc;
+	dims[0] = vec ? s->nvecs : s->nangles;
+	dims[1] = g->is_2d ? 1 : s->nrows;
+	dims[2] = s->ncols;
+	rc = check_size(dims, name, "projections of", err);
+	if (rc)
+		return rc;
 
 	g->type = s->type;
 	g->cone = kk_geom_type_is_cone(s->type);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "io_impl.h"
+#include "signals.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -46,6 +47,7 @@ int kk_io_classify(const char *spec, bool output, char **file,
 {
 	const char *colon = NULL, *p;
 	struct stat st;
+	bool exists;
 	int magic;
 
 	*file = NULL;
@@ -69,26 +71,28 @@ int kk_io_classify(const char *spec, bool output, char **file,
 	*file = strdup(spec);
 	if (!*file)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	if (strpbrk(spec, "*?[")) {
-		if (output)
-			return kk_fail(err, KK_EUSAGE, "'%s': an output "
-				       "cannot be a pattern (give a directory "
-				       "ending in /, a .tif or a .h5 file)",
-				       spec);
-		*kind = KK_SPEC_TIFF_GLOB;
-		return 0;
-	}
-	if (spec[strlen(spec) - 1] == '/' ||
-	    (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))) {
+	exists = stat(spec, &st) == 0;
+	if (spec[strlen(spec) - 1] == '/') {
 		*kind = KK_SPEC_TIFF_DIR;
 		return 0;
 	}
+	/* A pattern only if no file has that very name (scan[1].h5). */
+	if (!output && !exists && strpbrk(spec, "*?[")) {
+		*kind = KK_SPEC_TIFF_GLOB;
+		return 0;
+	}
+	/* The name says the format; a directory so named is an error the
+	 * reader or writer reports. */
 	if (has_suffix(spec, hdf5_suffixes)) {
 		*kind = KK_SPEC_HDF5;
 		return 0;
 	}
 	if (has_suffix(spec, tiff_suffixes)) {
 		*kind = KK_SPEC_TIFF_FILE;
+		return 0;
+	}
+	if (exists && S_ISDIR(st.st_mode)) {
+		*kind = KK_SPEC_TIFF_DIR;
 		return 0;
 	}
 	if (!output) {
@@ -300,6 +304,8 @@ int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
 	if (!r->expected)
 		return kk_fail(err, KK_ERUNTIME, "'%s': read before its shape "
 			       "was checked", r->name);
+	if (kk_interrupted())
+		return kk_fail_interrupted(err);
 	rc = kk_io_map_slab(&r->info, r->squeeze, r->name, axis, &start,
 			    &count, &saxis, err);
 	if (rc || count == 0)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hdf5.h>
 
@@ -425,10 +426,14 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 	struct kk_h5_error ws;
 	char path[1024];
 	hsize_t dims[8];
+	struct stat st;
 	hid_t ftype;
 	int rank, rc, magic, i;
 
 	kk_h5_quiet();
+	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode))
+		return kk_fail(err, KK_EINPUT, "'%s' is a directory, not an "
+			       "HDF5 file", file);
 	magic = kk_file_is_hdf5(file);
 	if (magic < 0)
 		return kk_fail_errno(err, KK_EINPUT, errno, "cannot open "

@@ -5,7 +5,9 @@
 #include "config.h"
 #include "io_hdf5.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct h5_writer {
 	hid_t file, dset, fspace, memtype;
@@ -187,4 +189,53 @@ fail:
 	h5_discard(w);
 	w->ops = NULL;
 	return err->code;
+}
+
+struct other_data {
+	const char *keep;  /* without its leading '/' */
+	char list[300];
+	int count;
+};
+
+static herr_t other_cb(hid_t obj, const char *name, const H5O_info_t *info,
+		       void *data)
+{
+	struct other_data *o = data;
+	size_t len = strlen(o->list);
+
+	(void)obj;
+	if (info->type != H5O_TYPE_DATASET || !strcmp(name, o->keep))
+		return 0;
+	if (o->count++ < 4)
+		snprintf(o->list + len, sizeof(o->list) - len, "%s/%s",
+			 len ? ", " : "", name);
+	else if (o->count == 5)
+		snprintf(o->list + len, sizeof(o->list) - len, ", ...");
+	return 0;
+}
+
+int kk_hdf5_check_replace(const char *file, const char *dataset,
+			  struct kk_error *err)
+{
+	struct other_data o;
+	hid_t f;
+
+	kk_h5_quiet();
+	if (kk_file_is_hdf5(file) <= 0)
+		return 0; /* nothing HDF5 can hold to lose */
+	f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (f < 0) {
+		H5Eclear2(H5E_DEFAULT);
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.keep = dataset + strspn(dataset, "/");
+	H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, other_cb, &o);
+	H5Fclose(f);
+	H5Eclear2(H5E_DEFAULT);
+	if (!o.count)
+		return 0;
+	return kk_fail(err, KK_EINPUT, "'%s' holds other datasets (%s): kkit "
+		       "writes whole files, so replacing it would lose them; "
+		       "write '%s' to another file", file, o.list, dataset);
 }

@@ -55,7 +55,10 @@ struct kk_writer {
 	char *target;                /* final path (file or directory) */
 	char *tmp;                   /* temporary path beside it */
 	bool tmp_is_dir;
+	bool into_existing;          /* a directory that exists: tmp is a
+				      * hidden directory inside it */
 	char *dataset;               /* HDF5 dataset path, or NULL */
+	bool dataset_named;          /* ... given by the user */
 	struct kk_stack_info info;   /* as it will be stored */
 	int squeeze;
 	struct kk_write_opts opts;   /* its strings point to own[] */
@@ -101,6 +104,11 @@ int kk_tiff_open_read(struct kk_reader *r, const char *spec, int kind,
  * for HDF5 and TIFF files, an empty directory for a TIFF directory). */
 int kk_hdf5_create(struct kk_writer *w, struct kk_error *err);
 int kk_tiff_create(struct kk_writer *w, struct kk_error *err);
+
+/* --force on an existing HDF5 file: refuse when it holds datasets other
+ * than the one to be written, which replacing the file would lose. */
+int kk_hdf5_check_replace(const char *file, const char *dataset,
+			  struct kk_error *err);
 
 /* Is this file HDF5 / TIFF, by its first bytes?  -1 if unreadable. */
 int kk_file_is_hdf5(const char *path);

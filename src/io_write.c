@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "io_impl.h"
+#include "signals.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,64 +61,99 @@ static int remove_flat_dir(const char *path)
 	return rmdir(path) == 0 ? rc : -1;
 }
 
-/* 1 if path is a directory with nothing in it, 0 if not, -1 on error;
- * *subdirs is set if it holds directories (which kkit never replaces). */
-static int dir_is_empty(const char *path, bool *subdirs)
+/* Is name one of a TIFF directory's pages (.tif or .tiff, not hidden)? */
+static bool is_page_name(const char *name)
 {
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int empty = 1;
+	size_t n = strlen(name);
 
-	*subdirs = false;
+	return name[0] != '.' &&
+	       ((n > 4 && !strcasecmp(name + n - 4, ".tif")) ||
+		(n > 5 && !strcasecmp(name + n - 5, ".tiff")));
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The TIFF pages directly in dir: how many (keep == NULL), or delete
+ * those whose names are not in keep (sorted, nkeep of them).
+ */
+static int64_t pages_in(const char *dir, char **keep, size_t nkeep,
+			bool remove, struct kk_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int64_t n = 0;
+	char *p;
+
 	if (!d)
-		return -1;
+		return kk_fail_errno(err, KK_EINPUT, errno, "cannot read "
+				     "directory '%s'", dir);
 	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		const char *name = e->d_name;
+
+		if (!is_page_name(name))
 			continue;
-		empty = 0;
-		if (e->d_type == DT_DIR)
-			*subdirs = true;
+		n++;
+		if (!remove || (keep && bsearch(&name, keep, nkeep,
+						sizeof(*keep), by_name)))
+			continue;
+		p = malloc(strlen(dir) + strlen(name) + 2);
+		if (p) {
+			sprintf(p, "%s/%s", dir, name);
+			if (unlink(p) != 0)
+				kk_msg_warn("could not remove the old page "
+					    "'%s': %s", p, strerror(errno));
+			free(p);
+		}
 	}
 	closedir(d);
-	return empty;
+	return n;
 }
 
 static int check_target(struct kk_writer *w, struct kk_error *err)
 {
 	struct stat st;
-	bool subdirs;
-	int empty;
+	int64_t n;
 
-	if (lstat(w->target, &st) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		return kk_fail_errno(err, KK_EINPUT, errno, "cannot write "
-				     "'%s'", w->name);
-	}
 	if (!w->tmp_is_dir) {
+		if (lstat(w->target, &st) != 0) {
+			if (errno == ENOENT)
+				return 0;
+			return kk_fail_errno(err, KK_EINPUT, errno, "cannot "
+					     "write '%s'", w->name);
+		}
 		if (S_ISDIR(st.st_mode))
 			return kk_fail(err, KK_EINPUT, "cannot write '%s': "
 				       "it is a directory", w->name);
 		if (!w->opts.force)
 			return kk_fail(err, KK_EINPUT, "'%s' exists: use "
 				       "--force to replace it", w->target);
+		if (w->dataset_named)
+			return kk_hdf5_check_replace(w->target, w->dataset,
+						     err);
 		return 0;
+	}
+	/* A directory (or a link to one) that exists is filled in place. */
+	if (stat(w->target, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return kk_fail_errno(err, KK_EINPUT, errno, "cannot write "
+				     "'%s'", w->name);
 	}
 	if (!S_ISDIR(st.st_mode))
 		return kk_fail(err, KK_EINPUT, "'%s' exists and is not a "
 			       "directory", w->target);
-	empty = dir_is_empty(w->target, &subdirs);
-	if (empty < 0)
-		return kk_fail_errno(err, KK_EINPUT, errno, "cannot read "
-				     "directory '%s'", w->target);
-	if (!empty && !w->opts.force)
-		return kk_fail(err, KK_EINPUT, "directory '%s' is not empty: "
-			       "use --force to replace what it holds",
+	w->into_existing = true;
+	n = pages_in(w->target, NULL, 0, false, err);
+	if (n < 0)
+		return (int)n;
+	if (n > 0 && !w->opts.force)
+		return kk_fail(err, KK_EINPUT, "directory '%s' holds TIFF "
+			       "files: use --force to replace them",
 			       w->target);
-	if (!empty && subdirs)
-		return kk_fail(err, KK_EINPUT, "directory '%s' holds "
-			       "subdirectories: kkit replaces only "
-			       "directories of files", w->target);
 	return 0;
 }
 
@@ -126,7 +163,13 @@ static int make_temp(struct kk_writer *w, struct kk_error *err)
 	int fd;
 
 	umask(mask);
-	w->tmp = temp_template(w->target, "kkit");
+	if (w->into_existing) {
+		w->tmp = malloc(strlen(w->target) + 16);
+		if (w->tmp)
+			sprintf(w->tmp, "%s/.kkit-XXXXXX", w->target);
+	} else {
+		w->tmp = temp_template(w->target, "kkit");
+	}
 	if (!w->tmp)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	if (w->tmp_is_dir) {
@@ -209,6 +252,7 @@ int kk_writer_create(struct kk_writer **out, const char *spec,
 	len = strlen(w->target);
 	while (len > 1 && w->target[len - 1] == '/')
 		w->target[--len] = '\0';
+	w->dataset_named = w->dataset != NULL;
 	if (kind == KK_SPEC_HDF5 && !w->dataset) {
 		w->dataset = strdup("/data");
 		if (!w->dataset) {
@@ -282,6 +326,9 @@ int kk_writer_write(struct kk_writer *w, int axis, int64_t start,
 	int64_t n;
 	int saxis, rc;
 
+	/* A signal stops the writing too, not only the computing. */
+	if (kk_interrupted())
+		return kk_fail_interrupted(err);
 	rc = kk_io_map_slab(&w->info, w->squeeze, w->name, axis, &start,
 			    &count, &saxis, err);
 	if (rc || count == 0)
@@ -328,44 +375,109 @@ static int place_file(struct kk_writer *w, struct kk_error *err)
 			     "'%s'", w->tmp, w->target);
 }
 
+/* The names of the files in dir, sorted; *n of them. */
+static char **names_in(const char *dir, size_t *n, struct kk_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL, **t;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d) {
+		kk_fail_errno(err, KK_EIO, errno, "cannot read '%s'", dir);
+		return NULL;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			t = realloc(v, cap * sizeof(*v));
+			if (!t)
+				goto nomem;
+			v = t;
+		}
+		v[*n] = strdup(e->d_name);
+		if (!v[*n])
+			goto nomem;
+		(*n)++;
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(*v), by_name);
+	return v ? v : calloc(1, sizeof(*v));
+nomem:
+	closedir(d);
+	while (*n)
+		free(v[--*n]);
+	free(v);
+	kk_fail(err, KK_ENOMEM, "out of memory");
+	return NULL;
+}
+
+/*
+ * Into a directory that exists: move the new pages in (replacing any of
+ * the same name at once), then remove the old pages the new set lacks.
+ * The directory itself, a mount point or a link to one, stays.
+ */
+static int fill_dir(struct kk_writer *w, struct kk_error *err)
+{
+	size_t n, i;
+	char **names, *from = NULL, *to = NULL;
+	int rc = 0;
+
+	if (!w->opts.force && pages_in(w->target, NULL, 0, false, err) != 0)
+		return err->code ? err->code
+				 : kk_fail(err, KK_EINPUT, "directory '%s' was "
+					   "given TIFF files while kkit was "
+					   "writing: use --force to replace "
+					   "them", w->target);
+	names = names_in(w->tmp, &n, err);
+	if (!names)
+		return err->code;
+	for (i = 0; i < n && !rc; i++) {
+		from = malloc(strlen(w->tmp) + strlen(names[i]) + 2);
+		to = malloc(strlen(w->target) + strlen(names[i]) + 2);
+		if (!from || !to) {
+			rc = kk_fail(err, KK_ENOMEM, "out of memory");
+		} else {
+			sprintf(from, "%s/%s", w->tmp, names[i]);
+			sprintf(to, "%s/%s", w->target, names[i]);
+			if (rename(from, to) != 0)
+				rc = kk_fail_errno(err, KK_EIO, errno, "cannot "
+						   "move '%s' to '%s'", from,
+						   to);
+		}
+		free(from);
+		free(to);
+	}
+	if (!rc && w->opts.force)
+		pages_in(w->target, names, n, true, err);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!rc && rmdir(w->tmp) != 0)
+		rc = kk_fail_errno(err, KK_EIO, errno, "cannot remove '%s'",
+				   w->tmp);
+	if (!rc) {
+		free(w->tmp);
+		w->tmp = NULL;
+	}
+	return rc;
+}
+
 static int place_dir(struct kk_writer *w, struct kk_error *err)
 {
-	struct stat st;
-	char *old;
-	int rc;
-
+	if (w->into_existing)
+		return fill_dir(w, err);
 	if (rename(w->tmp, w->target) == 0)
 		return 0;
-	if (errno != EEXIST && errno != ENOTEMPTY)
-		return kk_fail_errno(err, KK_EIO, errno, "cannot rename '%s' "
-				     "to '%s'", w->tmp, w->target);
-	if (lstat(w->target, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    !w->opts.force)
-		return kk_fail(err, KK_EINPUT, "directory '%s' was filled "
-			       "while kkit was writing it: use --force to "
-			       "replace what it holds", w->target);
-	/* Swap the old directory out, the new one in, then drop the old. */
-	old = temp_template(w->target, "kkit-old");
-	if (!old || !mkdtemp(old)) {
-		free(old);
-		return kk_fail_errno(err, KK_EIO, errno, "cannot replace "
-				     "'%s'", w->target);
-	}
-	rc = rename(w->target, old);
-	if (rc == 0 && rename(w->tmp, w->target) != 0) {
-		rc = kk_fail_errno(err, KK_EIO, errno, "cannot rename '%s' "
-				   "to '%s'", w->tmp, w->target);
-		rename(old, w->target);
-	} else if (rc != 0) {
-		rc = kk_fail_errno(err, KK_EIO, errno, "cannot replace '%s'",
-				   w->target);
-		rmdir(old);
-	}
-	if (rc == 0 && remove_flat_dir(old) != 0)
-		kk_msg_warn("could not remove the old contents of '%s' (now "
-			    "in '%s')", w->target, old);
-	free(old);
-	return rc;
+	if (errno == EEXIST || errno == ENOTEMPTY)
+		return kk_fail(err, KK_EINPUT, "'%s' appeared while kkit was "
+			       "writing it: run again to write into it",
+			       w->target);
+	return kk_fail_errno(err, KK_EIO, errno, "cannot rename '%s' to "
+			     "'%s'", w->tmp, w->target);
 }
 
 int kk_writer_commit(struct kk_writer *w, struct kk_error *err)
@@ -382,6 +494,9 @@ int kk_writer_commit(struct kk_writer *w, struct kk_error *err)
 	}
 	rc = w->ops->finish(w, err);
 	w->ops = NULL;
+	/* The last moment to stop: nothing is in place yet. */
+	if (!rc && kk_interrupted())
+		rc = kk_fail_interrupted(err);
 	if (!rc)
 		rc = w->tmp_is_dir ? place_dir(w, err) : place_file(w, err);
 	if (rc) {

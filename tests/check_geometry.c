@@ -397,6 +397,14 @@ static const struct bad {
 	 "volume.shape: expected [z, y, x] (3D) or [y, x] (2D), got an array"},
 	{"{\"volume\": {\"shape\": [8, 0, 8]}}",
 	 "volume.shape[1]: expected a whole number from 1 to 2147483647, got 0"},
+	{"{\"volume\": {\"shape\": [4194304, 2097152, 2097152]}, "
+	 "\"projection\": {\"type\": \"parallel3d\", " DET3 ", " ANG "}}",
+	 "'test.json': a volume of 4194304 x 2097152 x 2097152: more values "
+	 "than kkit can address (2^59)"},
+	{"{" VOL3 ", \"projection\": {\"type\": \"parallel3d\", "
+	 "\"detector\": {\"shape\": [2000000000, 2000000000], "
+	 "\"pixel_size\": 1}, " ANG "}}",
+	 "'test.json': projections of 2 x 2000000000 x 2000000000: more"},
 	{"{\"volume\": {\"shape\": [8, 2.5, 8]}}",
 	 "volume.shape[1]: expected a whole number, got 2.5"},
 	{"{\"volume\": {\"shape\": [8, 8, \"8\"]}}",

@@ -7,10 +7,12 @@
 #include "config.h"
 #include "array.h"
 #include "io.h"
+#include "signals.h"
 #include "testutil.h"
 
 #include <dirent.h>
 #include <hdf5.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <tiffio.h>
 
@@ -497,22 +499,46 @@ START_TEST(bad_inputs)
 }
 END_TEST
 
+/* Write a whole stack of shape dims from src; fails the test if not. */
+static void write_all(const char *spec, const int64_t *dims,
+		      const struct kk_write_opts *o, const float *src)
+{
+	struct kk_error err = {0};
+	struct kk_writer *w;
+
+	ck_assert_msg(kk_writer_create(&w, spec, dims, -1, o, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(kk_writer_write(w, 0, 0, dims[0], src, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(kk_writer_commit(w, &err) == 0, "%s", err.msg);
+}
+
+static void read_all(const char *spec, const int64_t *dims, float *dst)
+{
+	struct kk_error err = {0};
+	struct kk_reader *r;
+
+	ck_assert_msg(kk_reader_open(&r, spec, &err) == 0, "%s", err.msg);
+	ck_assert_msg(kk_reader_expect(r, dims, -1, "a volume", "z,y,x",
+				       &err) == 0, "%s", err.msg);
+	ck_assert(kk_reader_read(r, 0, 0, dims[0], dst, &err) == 0);
+	kk_reader_close(r);
+}
+
 /* Overwrites, aborts and incomplete outputs leave nothing behind. */
 START_TEST(output_rules)
 {
 	const int64_t dims[3] = {NZ, NY, NX};
 	struct kk_write_opts o = plain_opts(KK_F32);
 	char *dir = tu_mkdtemp(), *path = tu_path(dir, "v.h5");
-	char *sub = tu_path(dir, "slices"), expect[4300];
+	char expect[4300];
 	struct kk_error err = {0};
 	struct kk_writer *w;
-	float src[N];
-	struct stat st;
+	float src[N], other[N], back[N];
 
 	tu_random(src, N, 0, 1, 1);
-	ck_assert(kk_writer_create(&w, path, dims, -1, &o, &err) == 0);
-	ck_assert(kk_writer_write(w, 0, 0, NZ, src, &err) == 0);
-	ck_assert(kk_writer_commit(w, &err) == 0);
+	tu_random(other, N, 0, 1, 2);
+	write_all(path, dims, &o, src);
 	ck_assert_int_eq(kk_writer_create(&w, path, dims, -1, &o, &err),
 			 KK_EINPUT);
 	snprintf(expect, sizeof(expect), "'%s' exists: use --force to "
@@ -523,12 +549,17 @@ START_TEST(output_rules)
 	ck_assert_int_eq(temporaries_in(dir), 1);
 	kk_writer_abort(w);
 	ck_assert_int_eq(temporaries_in(dir), 0);
-	/* Half-written: commit refuses, and the old file stays. */
+	/* Half-written: commit refuses, and the old file stays as it was. */
 	ck_assert(kk_writer_create(&w, path, dims, -1, &o, &err) == 0);
-	ck_assert(kk_writer_write(w, 0, 0, 2, src, &err) == 0);
+	ck_assert(kk_writer_write(w, 0, 0, 2, other, &err) == 0);
 	ck_assert_int_eq(kk_writer_commit(w, &err), KK_ERUNTIME);
 	ck_assert_int_eq(temporaries_in(dir), 0);
-	ck_assert_int_eq(stat(path, &st), 0);
+	read_all(path, dims, back);
+	ck_assert_mem_eq(back, src, sizeof(src));
+	/* With --force it is replaced. */
+	write_all(path, dims, &o, other);
+	read_all(path, dims, back);
+	ck_assert_mem_eq(back, other, sizeof(src));
 	/* A missing directory is the user's mistake. */
 	ck_assert_int_eq(kk_writer_create(&w, "/no/such/dir/v.h5", dims, -1,
 					  &o, &err), KK_EINPUT);
@@ -536,22 +567,123 @@ START_TEST(output_rules)
 			 "No such file or directory");
 	ck_assert_int_eq(kk_writer_create(&w, "v.dat", dims, -1, &o, &err),
 			 KK_EUSAGE);
-	/* Directories: an empty one is fine, a full one needs force. */
-	o.force = false;
-	ck_assert_int_eq(mkdir(sub, 0755), 0);
-	ck_assert(kk_writer_create(&w, sub, dims, -1, &o, &err) == 0);
-	ck_assert(kk_writer_write(w, 0, 0, NZ, src, &err) == 0);
-	ck_assert_msg(kk_writer_commit(w, &err) == 0, "%s", err.msg);
+	free(path);
+	tu_rmdir(dir);
+}
+END_TEST
+
+/* --force never loses other datasets of an HDF5 file. */
+START_TEST(force_keeps_other_datasets)
+{
+	const int64_t dims[3] = {NZ, NY, NX};
+	struct kk_write_opts o = plain_opts(KK_F32);
+	char *dir = tu_mkdtemp(), *path = tu_path(dir, "scan.h5");
+	char spec[4200], expect[4400];
+	struct kk_error err = {0};
+	struct kk_writer *w;
+	float src[N];
+
+	tu_random(src, N, 0, 1, 1);
+	snprintf(spec, sizeof(spec), "%s:/entry/volume", path);
+	write_all(spec, dims, &o, src);
+	o.force = true;
+	/* The same dataset again: the file holds nothing else. */
+	write_all(spec, dims, &o, src);
+	snprintf(spec, sizeof(spec), "%s:/entry/proj", path);
+	ck_assert_int_eq(kk_writer_create(&w, spec, dims, -1, &o, &err),
+			 KK_EINPUT);
+	snprintf(expect, sizeof(expect), "'%s' holds other datasets "
+		 "(/entry/volume): kkit writes whole files, so replacing it "
+		 "would lose them; write '/entry/proj' to another file", path);
+	ck_assert_str_eq(err.msg, expect);
+	/* Naming no dataset asks for the whole file: that is replaced. */
+	write_all(path, dims, &o, src);
+	free(path);
+	tu_rmdir(dir);
+}
+END_TEST
+
+/* A directory that exists is filled in place, file by file; --force
+ * replaces its old pages, and only those. */
+START_TEST(directory_outputs)
+{
+	const int64_t dims[3] = {NZ, NY, NX}, fewer[3] = {3, NY, NX};
+	struct kk_write_opts o = plain_opts(KK_F32);
+	char *dir = tu_mkdtemp(), *sub = tu_path(dir, "slices/");
+	char *link = tu_path(dir, "link"), *notes = tu_path(sub, "notes.txt");
+	char *inner = tu_path(sub, "keep"), *page = tu_path(sub,
+							     "slice_00004.tif");
+	char *subdir = tu_path(dir, "slices");
+	struct kk_error err = {0};
+	struct kk_writer *w;
+	struct stat before, after;
+	float src[N], back[N];
+	FILE *f;
+
+	tu_random(src, N, 0, 1, 1);
+	/* A new directory appears whole. */
+	write_all(sub, dims, &o, src);
+	read_all(sub, dims, back);
+	ck_assert_mem_eq(back, src, sizeof(src));
+	f = fopen(notes, "w");
+	fputs("mine\n", f);
+	fclose(f);
+	ck_assert_int_eq(mkdir(inner, 0755), 0);
+	ck_assert_int_eq(stat(subdir, &before), 0);
+	/* Its pages are there: not without --force. */
 	ck_assert_int_eq(kk_writer_create(&w, sub, dims, -1, &o, &err),
 			 KK_EINPUT);
-	ck_assert_ptr_nonnull(strstr(err.msg, "is not empty: use --force"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "holds TIFF files: use "
+				     "--force to replace them"));
+	/* Through a link, with --force, fewer pages: the stale go. */
+	ck_assert_int_eq(symlink("slices", link), 0);
 	o.force = true;
-	ck_assert(kk_writer_create(&w, sub, dims, -1, &o, &err) == 0);
+	write_all(link, fewer, &o, src);
+	read_all(link, fewer, back);
+	ck_assert_mem_eq(back, src, 3 * NY * NX * sizeof(float));
+	ck_assert_int_eq(access(page, F_OK), -1);
+	ck_assert_int_eq(access(notes, F_OK), 0);
+	ck_assert_int_eq(access(inner, F_OK), 0);
+	ck_assert_int_eq(stat(subdir, &after), 0);
+	ck_assert_int_eq(before.st_ino, after.st_ino);
+	ck_assert_int_eq(temporaries_in(subdir), 0);
+	ck_assert_int_eq(temporaries_in(dir), 0);
+	free(sub);
+	free(subdir);
+	free(link);
+	free(notes);
+	free(inner);
+	free(page);
+	tu_rmdir(dir);
+}
+END_TEST
+
+/* SIGINT or SIGTERM while writing: nothing is put in place. */
+START_TEST(interrupted_writer)
+{
+	const int64_t dims[3] = {NZ, NY, NX};
+	struct kk_write_opts o = plain_opts(KK_F32);
+	char *dir = tu_mkdtemp(), *path = tu_path(dir, "v.tif");
+	struct kk_error err = {0};
+	struct kk_writer *w;
+	float src[N];
+
+	tu_random(src, N, 0, 1, 1);
+	kk_signals_install();
+	ck_assert(kk_writer_create(&w, path, dims, -1, &o, &err) == 0);
 	ck_assert(kk_writer_write(w, 0, 0, NZ, src, &err) == 0);
-	ck_assert_msg(kk_writer_commit(w, &err) == 0, "%s", err.msg);
+	/* Everything is written; the signal comes before the rename. */
+	raise(SIGTERM);
+	ck_assert_int_eq(kk_writer_commit(w, &err), KK_EINTR);
+	ck_assert_int_eq(err.signo, SIGTERM);
+	ck_assert_int_eq(kk_exit_status(&err), 143);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	/* And later writes stop too. */
+	ck_assert(kk_writer_create(&w, path, dims, -1, &o, &err) == 0);
+	ck_assert_int_eq(kk_writer_write(w, 0, 0, NZ, src, &err), KK_EINTR);
+	kk_writer_abort(w);
 	ck_assert_int_eq(temporaries_in(dir), 0);
 	free(path);
-	free(sub);
 	tu_rmdir(dir);
 }
 END_TEST
@@ -703,6 +835,9 @@ int main(void)
 	tcase_add_test(tc, hdf5_layouts);
 	tcase_add_test(tc, bad_inputs);
 	tcase_add_test(tc, output_rules);
+	tcase_add_test(tc, force_keeps_other_datasets);
+	tcase_add_test(tc, directory_outputs);
+	tcase_add_test(tc, interrupted_writer);
 	tcase_add_test(tc, provenance);
 	tcase_add_test(tc, tiff_lists);
 	suite_add_tcase(s, tc);

@@ -1,8 +1,9 @@
 /*
  * kkcmp.c: a test tool for the CLI tests (not installed).
  *
- *   kkcmp --stat FILE        shape, type and statistics of a stack
- *   kkcmp A B [TOLERANCE]    compare two stacks of the same size: prints
+ *   kkcmp --stat FILE        shape, type and statistics of a stack, and
+ *                            how many values are NaN or infinite
+ *   kkcmp A B [TOLERANCE]    compare two stacks of the same shape: prints
  *                            the largest difference and the relative L2
  *                            error; exit 0 if that is <= TOLERANCE
  *                            (default 0), 1 if not, 2 on errors
@@ -65,20 +66,26 @@ int main(int argc, char **argv)
 	struct kk_stack_info ia, ib;
 	double tol = 0, maxd = 0, d2 = 0, r2 = 0, sum = 0, lo, hi;
 	float *a, *b;
-	int64_t i, n;
+	int64_t i, n, bad = 0;
 
 	kk_msg_set_verbosity(KK_QUIET);
 	if (argc == 3 && !strcmp(argv[1], "--stat")) {
 		a = load(argv[2], &ia);
 		n = count(&ia);
-		lo = hi = a[0];
+		lo = INFINITY;
+		hi = -INFINITY;
 		for (i = 0; i < n; i++) {
+			if (!isfinite(a[i])) {
+				bad++;
+				continue;
+			}
 			lo = fmin(lo, a[i]);
 			hi = fmax(hi, a[i]);
 			sum += a[i];
 		}
 		print_shape(&ia);
-		printf(" min %.6g max %.6g mean %.6g\n", lo, hi, sum / n);
+		printf(" min %.6g max %.6g mean %.6g nonfinite %lld\n", lo, hi,
+		       sum / n, (long long)bad);
 		free(a);
 		return 0;
 	}
@@ -92,21 +99,28 @@ int main(int argc, char **argv)
 	a = load(argv[1], &ia);
 	b = load(argv[2], &ib);
 	n = count(&ia);
-	if (n != count(&ib)) {
-		fprintf(stderr, "kkcmp: sizes differ: %lld and %lld\n",
-			(long long)n, (long long)count(&ib));
+	if (ia.rank != ib.rank || ia.dims[0] != ib.dims[0] ||
+	    ia.dims[1] != ib.dims[1] ||
+	    (ia.rank == 3 && ia.dims[2] != ib.dims[2])) {
+		fprintf(stderr, "kkcmp: shapes differ: ");
+		print_shape(&ia);
+		printf(" and ");
+		print_shape(&ib);
+		printf("\n");
 		return 2;
 	}
 	for (i = 0; i < n; i++) {
 		double d = (double)a[i] - b[i];
 
+		if (!isfinite(d))
+			bad++;
 		maxd = fmax(maxd, fabs(d));
 		d2 += d * d;
 		r2 += (double)b[i] * b[i];
 	}
-	printf("max_abs %.6g rel_l2 %.6g\n", maxd, r2 > 0 ? sqrt(d2 / r2)
-							  : sqrt(d2));
+	printf("max_abs %.6g rel_l2 %.6g nonfinite %lld\n", maxd,
+	       r2 > 0 ? sqrt(d2 / r2) : sqrt(d2), (long long)bad);
 	free(a);
 	free(b);
-	return (r2 > 0 ? sqrt(d2 / r2) : sqrt(d2)) <= tol ? 0 : 1;
+	return !bad && (r2 > 0 ? sqrt(d2 / r2) : sqrt(d2)) <= tol ? 0 : 1;
 }

@@ -16,6 +16,21 @@ expect_status 0
 	fail "slices/ holds: $(ls slices | head -3)"
 run phantom -g "$cone" -o nested.h5:/entry/recon/volume
 expect_status 0
+# Into the current directory, and through a link to a directory: it is
+# filled in place (the directory itself stays).
+mkdir here && cd here || fail "mkdir here"
+run phantom -g "$cone" -o ./
+expect_status 0
+cd .. || exit 99
+compare here/ vol.h5
+ln -s here there
+run phantom -g "$cone" -o there/ --type ball
+expect_status 2
+expect_err_has "directory 'there' holds TIFF files: use --force"
+run phantom -g "$cone" -o there/ --force
+expect_status 0
+[ -L there ] || fail "the link 'there' was replaced"
+compare there/ vol.h5
 compare vol.tif vol.h5
 compare slices/ vol.h5
 compare 'slices/slice_*.tif' vol.h5

@@ -61,8 +61,13 @@ compare() {
 		fail "'$1' and '$2' differ: $(cat cmp.out)"
 }
 
+# stat_of FILE: shape, type, min, max, mean; a NaN or infinity fails.
 stat_of() {
-	"$KKCMP" --stat "$1"
+	"$KKCMP" --stat "$1" >stat.tmp 2>&1 ||
+		fail "kkcmp --stat '$1': $(cat stat.tmp)"
+	grep -q ' nonfinite 0$' stat.tmp ||
+		fail "'$1' holds NaN or infinite values: $(cat stat.tmp)"
+	cat stat.tmp
 }
 
 finish() {
