@@ -18,6 +18,7 @@
 #include "geometry.h"
 #include "io.h"
 #include "msg.h"
+#include "projector.h"
 
 int cmd_phantom(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
@@ -33,6 +34,7 @@ struct kk_run_opts {
 	const char *output;
 	struct kk_axes axes;
 	struct kk_write_opts write;
+	struct kk_device_opts dev;
 	int threads;
 	bool help;
 };
@@ -47,6 +49,10 @@ enum {
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
 	OPT_THREADS,
+	OPT_GPU,
+	OPT_KERNEL_DIR,
+	OPT_NO_CACHE,
+	OPT_STORAGE,
 	OPT_FIRST_OWN = 1100, /* commands number their own from here */
 };
 #define KK_COMMON_LONGOPTS                                              \
@@ -62,6 +68,10 @@ enum {
 	{"dtype", required_argument, NULL, OPT_DTYPE},                  \
 	{"range", required_argument, NULL, OPT_RANGE},                  \
 	{"device", required_argument, NULL, OPT_DEVICE},                \
+	{"gpu", required_argument, NULL, OPT_GPU},                      \
+	{"kernel-dir", required_argument, NULL, OPT_KERNEL_DIR},        \
+	{"no-cache", no_argument, NULL, OPT_NO_CACHE},                  \
+	{"storage", required_argument, NULL, OPT_STORAGE},              \
 	{"progress", no_argument, NULL, OPT_PROGRESS},                  \
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS}
 
@@ -88,6 +98,11 @@ struct kk_error *kk_option_error(int opt, char **argv,
 int kk_usage_error(const char *cmd, const struct kk_error *err);
 /* Print err and return its exit status. */
 int kk_finish(const struct kk_error *err);
+
+/* Open the projector the options ask for and say which with -v. */
+int kk_open_projector(const struct kk_run_opts *o,
+		      const struct kk_geometry *g, struct kk_projector **p,
+		      struct kk_error *err);
 
 /* Load the geometry and, with -v, say what it is. */
 int kk_load_geometry(const char *path, unsigned flags,

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "cpu_proj.h"
+#include "projector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,11 @@ static const char usage[] =
 	"                         (ASTRA's, also 'astra')\n"
 	"      --dtype TYPE       float32 (default), float16 or uint16\n"
 	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"
-	"      --device DEV       auto, gpu or cpu (this version: cpu)\n"
+	"      --device DEV       auto (default), gpu or cpu\n"
+	"      --gpu N            the GPU to use (default 0; kkit info)\n"
+	"      --storage TYPE     GPU storage: float32 (default) or float16\n"
+	"      --kernel-dir DIR   edited kernels to use instead of kkit's\n"
+	"      --no-cache         compile the GPU kernels afresh\n"
 	"  -j, --threads N        CPU threads (default: all)\n"
 	"  -f, --force            replace an existing output\n"
 	"  -q, --quiet            print errors only\n"
@@ -53,6 +58,7 @@ static int write_volume(struct kk_writer *w, const float *vol,
 static int run(const struct kk_run_opts *o, struct kk_error *err)
 {
 	struct kk_geometry g;
+	struct kk_projector *p = NULL;
 	struct kk_reader *r = NULL;
 	struct kk_writer *w = NULL;
 	struct kk_progress progress;
@@ -68,9 +74,10 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	rc = kk_open_projections(o->input, &g, &o->axes, &r, err);
 	if (!rc)
 		rc = kk_create_volume(o, &g, &w, err);
+	if (!rc)
+		rc = kk_open_projector(o, &g, &p, err);
 	if (rc)
 		goto out;
-	kk_msg_verbose("device: cpu, %d threads", o->threads);
 	nvox = g.vol.nx * g.vol.ny * g.vol.nz;
 	vol = kk_alloc_floats(nvox, "volume", err);
 	n = kk_slab_views(&g);
@@ -80,7 +87,9 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 		rc = err->code;
 		goto out;
 	}
-	memset(vol, 0, (size_t)nvox * sizeof(float));
+	rc = kk_projector_bp_begin(p, vol, err);
+	if (rc)
+		goto out;
 	chunk.data = buf;
 	chunk.axes = o->axes;
 	kk_progress_start(&progress, "views", (double)g.nviews);
@@ -90,10 +99,11 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 		rc = kk_reader_read(r, o->axes.where[KK_ANGLE], v0,
 				    chunk.nviews, buf, err);
 		if (!rc)
-			rc = kk_cpu_bp(&g, &chunk, vol, o->threads, &progress,
-				       err);
+			rc = kk_projector_bp(p, &chunk, &progress, err);
 	}
 	kk_progress_end(&progress);
+	if (!rc)
+		rc = kk_projector_bp_end(p, vol, err);
 	if (!rc)
 		rc = write_volume(w, vol, &g, err);
 	if (!rc) {
@@ -101,6 +111,7 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 		w = NULL;
 	}
 out:
+	kk_projector_close(p);
 	kk_writer_abort(w);
 	kk_reader_close(r);
 	free(buf);

@@ -18,6 +18,7 @@ void kk_run_opts_init(struct kk_run_opts *o)
 	o->axes = kk_axes_default;
 	o->write.dtype = KK_F32;
 	o->threads = kk_cpu_count();
+	kk_device_opts_default(&o->dev);
 }
 
 /* "LO:HI" with LO < HI, both finite. */
@@ -78,6 +79,7 @@ int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
 		return 1;
 	case 'j':
 		rc = parse_threads(arg, &o->threads, err);
+		o->dev.threads = o->threads;
 		return rc ? rc : 1;
 	case 'q':
 		kk_msg_set_verbosity(KK_QUIET);
@@ -103,14 +105,45 @@ int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
 		rc = parse_range(arg, &o->write.scale, err);
 		return rc ? rc : 1;
 	case OPT_DEVICE:
-		if (strcmp(arg, "cpu") == 0 || strcmp(arg, "auto") == 0)
+		if (strcmp(arg, "auto") == 0)
+			o->dev.device = KK_DEVICE_AUTO;
+		else if (strcmp(arg, "gpu") == 0)
+			o->dev.device = KK_DEVICE_GPU;
+		else if (strcmp(arg, "cpu") == 0)
+			o->dev.device = KK_DEVICE_CPU;
+		else
+			return kk_fail(err, KK_EUSAGE, "invalid --device '%s': "
+				       "expected auto, gpu or cpu", arg);
+		return 1;
+	case OPT_GPU: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (end == arg || *end || errno || v < 0 || v > 1023)
+			return kk_fail(err, KK_EUSAGE, "invalid --gpu '%s': "
+				       "expected a device number (kkit info "
+				       "lists them)", arg);
+		o->dev.gpu = (int)v;
+		return 1;
+	}
+	case OPT_KERNEL_DIR:
+		o->dev.kernels.dir = arg;
+		return 1;
+	case OPT_NO_CACHE:
+		o->dev.kernels.no_cache = true;
+		return 1;
+	case OPT_STORAGE:
+		if (!strcmp(arg, "float32") || !strcmp(arg, "float16")) {
+			bool half = !strcmp(arg, "float16");
+
+			o->dev.gpu_opts.vol_half = half;
+			o->dev.gpu_opts.proj_half = half;
 			return 1;
-		if (strcmp(arg, "gpu") == 0)
-			return kk_fail(err, KK_ERUNTIME, "--device gpu: this "
-				       "kkit (%s) has no GPU backend yet; use "
-				       "--device cpu", PACKAGE_VERSION);
-		return kk_fail(err, KK_EUSAGE, "invalid --device '%s': "
-			       "expected auto, gpu or cpu", arg);
+		}
+		return kk_fail(err, KK_EUSAGE, "invalid --storage '%s': "
+			       "expected float32 or float16", arg);
 	case OPT_PROGRESS:
 		kk_msg_set_progress(1);
 		return 1;
@@ -155,6 +188,17 @@ int kk_finish(const struct kk_error *err)
 	if (err->code)
 		kk_error_print(err);
 	return kk_exit_status(err);
+}
+
+int kk_open_projector(const struct kk_run_opts *o,
+		      const struct kk_geometry *g, struct kk_projector **p,
+		      struct kk_error *err)
+{
+	int rc = kk_projector_open(p, g, &o->dev, err);
+
+	if (!rc)
+		kk_msg_verbose("device: %s", kk_projector_name(*p));
+	return rc;
 }
 
 int kk_load_geometry(const char *path, unsigned flags,

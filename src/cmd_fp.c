@@ -5,6 +5,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "cpu_proj.h"
+#include "projector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,11 @@ static const char usage[] =
 	"                         (ASTRA's, also 'astra')\n"
 	"      --dtype TYPE       float32 (default), float16 or uint16\n"
 	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"
-	"      --device DEV       auto, gpu or cpu (this version: cpu)\n"
+	"      --device DEV       auto (default), gpu or cpu\n"
+	"      --gpu N            the GPU to use (default 0; kkit info)\n"
+	"      --storage TYPE     GPU storage: float32 (default) or float16\n"
+	"      --kernel-dir DIR   edited kernels to use instead of kkit's\n"
+	"      --no-cache         compile the GPU kernels afresh\n"
 	"  -j, --threads N        CPU threads (default: all)\n"
 	"  -f, --force            replace an existing output\n"
 	"  -q, --quiet            print errors only\n"
@@ -59,6 +64,7 @@ static float *read_volume(struct kk_reader *r, const struct kk_geometry *g,
 static int run(const struct kk_run_opts *o, struct kk_error *err)
 {
 	struct kk_geometry g;
+	struct kk_projector *p = NULL;
 	struct kk_reader *r = NULL;
 	struct kk_writer *w = NULL;
 	struct kk_progress progress;
@@ -80,9 +86,10 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	rc = kk_open_volume(o->input, &g, &r, err);
 	if (!rc)
 		rc = kk_create_projections(o, &g, &w, err);
+	if (!rc)
+		rc = kk_open_projector(o, &g, &p, err);
 	if (rc)
 		goto out;
-	kk_msg_verbose("device: cpu, %d threads", o->threads);
 	vol = read_volume(r, &g, err);
 	if (!vol) {
 		rc = err->code;
@@ -90,6 +97,9 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	}
 	kk_reader_close(r);
 	r = NULL;
+	rc = kk_projector_fp_begin(p, vol, err);
+	if (rc)
+		goto out;
 
 	n = kk_slab_views(&g);
 	buf = kk_alloc_floats(n * g.nrows * g.ncols, "projection chunk", err);
@@ -103,7 +113,7 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	for (v0 = 0; v0 < g.nviews && !rc; v0 += n) {
 		chunk.view0 = v0;
 		chunk.nviews = g.nviews - v0 < n ? g.nviews - v0 : n;
-		rc = kk_cpu_fp(&g, vol, &chunk, o->threads, &progress, err);
+		rc = kk_projector_fp(p, &chunk, &progress, err);
 		if (!rc)
 			rc = kk_writer_write(w, o->axes.where[KK_ANGLE], v0,
 					     chunk.nviews, buf, err);
@@ -114,6 +124,7 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 		w = NULL;
 	}
 out:
+	kk_projector_close(p);
 	kk_writer_abort(w);
 	kk_reader_close(r);
 	free(buf);

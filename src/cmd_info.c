@@ -1,9 +1,12 @@
 /*
  * cmd_info.c: kkit info, what this kkit was built with and what it can
- * run on, as text or as JSON for scripts.
+ * run on (CPU, GPUs, the CUDA driver and NVRTC, where its kernels come
+ * from and are cached), as text or as JSON for scripts.
  */
 #include "config.h"
 #include "cmd.h"
+#include "gpu.h"
+#include "kernels.h"
 #include "parallel.h"
 
 #include <stdio.h>
@@ -23,13 +26,14 @@
 #endif
 
 static const char usage[] =
-	"usage: kkit info [--json]\n"
+	"usage: kkit info [--json] [--kernel-dir DIR]\n"
 	"\n"
-	"Show the kkit version, how it was built, the libraries it uses and\n"
-	"the devices it can compute on.\n"
+	"Show the kkit version, how it was built, the libraries it uses, the\n"
+	"devices it can compute on and where its GPU kernels come from.\n"
 	"\n"
-	"      --json   one JSON object instead of text\n"
-	"  -h, --help   show this help\n";
+	"      --json             one JSON object instead of text\n"
+	"      --kernel-dir DIR   as fp and bp would be given it\n"
+	"  -h, --help             show this help\n";
 
 struct facts {
 	char hdf5[32];
@@ -37,15 +41,23 @@ struct facts {
 	char cpu[128];
 	int threads;
 	const char *cuda;
+	struct kk_gpu_info *gpus;
+	int ngpus, driver;
+	char nvrtc[320];
+	char no_gpu[512];         /* why there is none */
+	const char *kernel_dir;
+	char cache_dir[1024];
 };
 
-static void gather(struct facts *f)
+static void gather(struct facts *f, const char *kernel_dir)
 {
 	unsigned maj, min, rel;
 	const char *t = TIFFGetVersion(), *p;
+	struct kk_error err = {0};
 	char line[256];
 	FILE *cpuinfo;
 
+	memset(f, 0, sizeof(*f));
 	H5get_libversion(&maj, &min, &rel);
 	snprintf(f->hdf5, sizeof(f->hdf5), "%u.%u.%u", maj, min, rel);
 	/* "LIBTIFF, Version 4.5.0\nCopyright ..." */
@@ -68,37 +80,61 @@ static void gather(struct facts *f)
 	f->threads = kk_cpu_count();
 #ifdef HAVE_CUDA_HEADERS
 	f->cuda = KK_CUDA_ROOT;
-#else
-	f->cuda = NULL;
 #endif
+	if (kk_gpu_list(&f->gpus, &f->ngpus, &f->driver, f->nvrtc,
+			sizeof(f->nvrtc), &err))
+		snprintf(f->no_gpu, sizeof(f->no_gpu), "%s", err.msg);
+	f->kernel_dir = kernel_dir ? kernel_dir : getenv("KKIT_KERNEL_DIR");
+	kk_kernel_cache_dir(f->cache_dir, sizeof(f->cache_dir));
 }
 
 static void print_text(const struct facts *f)
 {
+	int i;
+
 	printf("kkit %s\n\n", PACKAGE_VERSION);
 	printf("build\n");
 	printf("  configure    %s\n", KK_BUILD_CONFIG[0] ? KK_BUILD_CONFIG
 						       : "(no options)");
 	printf("  compiler     %s\n", COMPILER);
 	if (f->cuda)
-		printf("  CUDA         headers from %s (CUDA_VERSION %d); "
-		       "GPU backend not in this version\n", f->cuda,
-		       CUDA_VERSION_AT_BUILD);
+		printf("  CUDA         headers from %s (CUDA_VERSION %d)\n",
+		       f->cuda, CUDA_VERSION_AT_BUILD);
 	else
 		printf("  CUDA         none: a CPU-only build\n");
 	printf("\nlibraries\n");
 	printf("  HDF5         %s\n", f->hdf5);
 	printf("  libtiff      %s\n", f->tiff);
 	printf("  cJSON        %s\n", cJSON_Version());
+	if (f->driver)
+		printf("  CUDA driver  %d.%d\n", f->driver / 1000,
+		       f->driver % 1000 / 10);
+	printf("  NVRTC        %s\n", f->nvrtc[0] ? f->nvrtc : "not found");
 	printf("\ndevices\n");
 	printf("  cpu          %s, %d threads\n", f->cpu, f->threads);
-	printf("  gpu          none: this version computes on the CPU\n");
+	for (i = 0; i < f->ngpus; i++) {
+		const struct kk_gpu_info *g = &f->gpus[i];
+
+		printf("  gpu %-8d %s, compute capability %d.%d, %d SMs, "
+		       "%.1f of %.1f GiB free\n", g->ordinal, g->name,
+		       g->cc_major, g->cc_minor, g->sm_count,
+		       g->mem_free / 1073741824.0,
+		       g->mem_total / 1073741824.0);
+	}
+	if (!f->ngpus)
+		printf("  gpu          none: %s\n", f->no_gpu);
+	printf("\nkernels\n");
+	printf("  source       %s\n", f->kernel_dir ? f->kernel_dir
+				 : "embedded in kkit");
+	printf("  cache        %s\n", f->cache_dir[0] ? f->cache_dir
+						      : "none (no HOME)");
 }
 
 static int print_json(const struct facts *f)
 {
 	cJSON *root = cJSON_CreateObject(), *o, *devs, *d;
 	char *text;
+	int i;
 
 	cJSON_AddStringToObject(root, "version", PACKAGE_VERSION);
 	o = cJSON_AddObjectToObject(root, "build");
@@ -111,17 +147,47 @@ static int print_json(const struct facts *f)
 	} else {
 		cJSON_AddNullToObject(o, "cuda_root");
 	}
-	cJSON_AddBoolToObject(o, "gpu_backend", 0);
 	o = cJSON_AddObjectToObject(root, "libraries");
 	cJSON_AddStringToObject(o, "hdf5", f->hdf5);
 	cJSON_AddStringToObject(o, "libtiff", f->tiff);
 	cJSON_AddStringToObject(o, "cjson", cJSON_Version());
+	if (f->driver)
+		cJSON_AddNumberToObject(o, "cuda_driver", f->driver);
+	else
+		cJSON_AddNullToObject(o, "cuda_driver");
+	if (f->nvrtc[0])
+		cJSON_AddStringToObject(o, "nvrtc", f->nvrtc);
+	else
+		cJSON_AddNullToObject(o, "nvrtc");
 	devs = cJSON_AddArrayToObject(root, "devices");
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "kind", "cpu");
 	cJSON_AddStringToObject(d, "name", f->cpu);
 	cJSON_AddNumberToObject(d, "threads", f->threads);
 	cJSON_AddItemToArray(devs, d);
+	for (i = 0; i < f->ngpus; i++) {
+		const struct kk_gpu_info *g = &f->gpus[i];
+
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "kind", "gpu");
+		cJSON_AddNumberToObject(d, "index", g->ordinal);
+		cJSON_AddStringToObject(d, "name", g->name);
+		cJSON_AddNumberToObject(d, "compute_capability",
+					g->cc_major + g->cc_minor / 10.0);
+		cJSON_AddNumberToObject(d, "multiprocessors", g->sm_count);
+		cJSON_AddNumberToObject(d, "memory_free", (double)g->mem_free);
+		cJSON_AddNumberToObject(d, "memory_total",
+					(double)g->mem_total);
+		cJSON_AddItemToArray(devs, d);
+	}
+	if (!f->ngpus)
+		cJSON_AddStringToObject(root, "no_gpu", f->no_gpu);
+	o = cJSON_AddObjectToObject(root, "kernels");
+	if (f->kernel_dir)
+		cJSON_AddStringToObject(o, "directory", f->kernel_dir);
+	else
+		cJSON_AddNullToObject(o, "directory");
+	cJSON_AddStringToObject(o, "cache", f->cache_dir);
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text)
@@ -135,12 +201,14 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"json", no_argument, NULL, 'J'},
+		{"kernel-dir", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct kk_error err = {0};
+	const char *kernel_dir = NULL;
 	struct facts f;
-	int opt, json = 0;
+	int opt, json = 0, rc;
 
 	optind = 1;
 	opterr = 0;
@@ -153,6 +221,10 @@ int cmd_info(int argc, char **argv)
 			json = 1;
 			continue;
 		}
+		if (opt == 'K') {
+			kernel_dir = optarg;
+			continue;
+		}
 		kk_option_error(opt, argv, &err);
 		return kk_usage_error(argv[0], &err);
 	}
@@ -161,9 +233,13 @@ int cmd_info(int argc, char **argv)
 			argv[optind]);
 		return kk_usage_error(argv[0], &err);
 	}
-	gather(&f);
-	if (json)
-		return print_json(&f);
-	print_text(&f);
-	return 0;
+	gather(&f, kernel_dir);
+	if (json) {
+		rc = print_json(&f);
+	} else {
+		print_text(&f);
+		rc = 0;
+	}
+	free(f.gpus);
+	return rc;
 }

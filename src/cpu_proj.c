@@ -32,6 +32,26 @@ static void chunk_strides(const struct kk_geometry *g, int64_t nviews,
 	}
 }
 
+/*
+ * Bilinear interpolation of v00 (at 0, 0), v01 (0, 1), v10 (1, 0) and
+ * v11 (1, 1) at fractions fa along the first axis, fb along the second,
+ * as enum kk_interp says.
+ */
+static double bilinear(double v00, double v01, double v10, double v11,
+		       double fa, double fb, enum kk_interp interp)
+{
+	double qa, qb, w11;
+
+	if (interp == KK_INTERP_EXACT)
+		return (1 - fa) * ((1 - fb) * v00 + fb * v01) +
+		       fa * ((1 - fb) * v10 + fb * v11);
+	qa = floor(fa * 256 + 0.5) / 256;
+	qb = floor(fb * 256 + 0.5) / 256;
+	w11 = floor(qa * qb * 256 + 0.5) / 256;
+	return (1 - qa - qb + w11) * v00 + (qb - w11) * v01 +
+	       (qa - w11) * v10 + w11 * v11;
+}
+
 /* ---- forward projection ------------------------------------------- */
 
 struct fp_ctx {
@@ -39,6 +59,7 @@ struct fp_ctx {
 	const float *vol;
 	struct kk_proj_chunk *out;
 	int64_t stride[3];
+	enum kk_interp interp;
 	struct kk_progress *progress;
 };
 
@@ -53,7 +74,7 @@ static void to_index(const struct kk_volume_geom *v, const double *w,
 
 /* ASTRA's choice: the axis along which the central ray moves most, in
  * voxel units; x wins ties, then y. */
-static int dominant_axis(const struct kk_geometry *g, const struct kk_view *w)
+int kk_fp_axis(const struct kk_geometry *g, const struct kk_view *w)
 {
 	const struct kk_volume_geom *v = &g->vol;
 	double d[3];
@@ -78,7 +99,7 @@ static int dominant_axis(const struct kk_geometry *g, const struct kk_view *w)
  */
 static double trace(const struct kk_volume_geom *v, const float *vol,
 		    int k, const double *o, const double *dir, double len,
-		    double t_min)
+		    double t_min, enum kk_interp interp)
 {
 	const int64_t n[3] = {v->nx, v->ny, v->nz};
 	const int64_t stride[3] = {1, v->nx, v->nx * v->ny};
@@ -150,8 +171,7 @@ static double trace(const struct kk_volume_geom *v, const float *vol,
 			v10 = s[(xa + 1) * stride[a] + xb * stride[b]];
 		if (a1_in && b1_in)
 			v11 = s[(xa + 1) * stride[a] + (xb + 1) * stride[b]];
-		sum += (1 - fa) * ((1 - fb) * v00 + fb * v01) +
-		       fa * ((1 - fb) * v10 + fb * v11);
+		sum += bilinear(v00, v01, v10, v11, fa, fb, interp);
 	}
 	return sum * len;
 }
@@ -169,7 +189,7 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 		const struct kk_view *w = &g->views[c->out->view0 + lv];
 		float *out = c->out->data + lv * c->stride[KK_ANGLE] +
 			     row * c->stride[KK_ROW];
-		int k = dominant_axis(g, w), i;
+		int k = kk_fp_axis(g, w), i;
 		double vr = row - 0.5 * g->nrows + 0.5, o[3];
 
 		if (g->cone)
@@ -193,7 +213,7 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 			len = di[k] != 0 ? sqrt(kk_dot(dw, dw)) / fabs(di[k]) : 0;
 			out[col * c->stride[KK_COL]] = (float)trace(
 				v, c->vol, k, o, di, len,
-				g->cone ? 0 : -INFINITY);
+				g->cone ? 0 : -INFINITY, c->interp);
 		}
 		if (c->progress)
 			kk_progress_add(c->progress, 1.0 / g->nrows);
@@ -204,7 +224,16 @@ int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
 	      struct kk_proj_chunk *out, int nthreads,
 	      struct kk_progress *progress, struct kk_error *err)
 {
-	struct fp_ctx c = {g, vol, out, {0, 0, 0}, progress};
+	return kk_cpu_fp_interp(g, vol, out, nthreads, KK_INTERP_EXACT,
+				progress, err);
+}
+
+int kk_cpu_fp_interp(const struct kk_geometry *g, const float *vol,
+		     struct kk_proj_chunk *out, int nthreads,
+		     enum kk_interp interp, struct kk_progress *progress,
+		     struct kk_error *err)
+{
+	struct fp_ctx c = {g, vol, out, {0, 0, 0}, interp, progress};
 
 	if (out->view0 < 0 || out->view0 + out->nviews > g->nviews)
 		return kk_fail(err, KK_ERUNTIME, "views %lld to %lld are not "
@@ -225,7 +254,7 @@ int64_t kk_fp_steep_views(const struct kk_geometry *g)
 		const struct kk_view *w = &g->views[i];
 		bool is_steep = false;
 
-		k = dominant_axis(g, w);
+		k = kk_fp_axis(g, w);
 		for (corner = 0; corner < 4 && !is_steep; corner++) {
 			double uc = (corner & 1 ? 0.5 : -0.5) * g->ncols;
 			double vr = (corner & 2 ? 0.5 : -0.5) * g->nrows;
@@ -252,17 +281,6 @@ int64_t kk_fp_steep_views(const struct kk_geometry *g)
 
 /* ---- backprojection ----------------------------------------------- */
 
-/*
- * Per view, detector coordinates are ratios of affine functions of the
- * voxel centre x:  col = U(x) / D(x) + ncols/2 - 0.5, likewise row; for
- * parallel beams D = 1.  The weight is scale * (K / D(x))^power.
- */
-struct bp_view {
-	double U[4], V[4], D[4];  /* x, y, z coefficients and constant */
-	double K, scale;
-	int power;                /* 0 parallel, 1 fan, 2 cone */
-};
-
 static void affine(double *f, const double *coef, double scale,
 		   const double *origin)
 {
@@ -272,8 +290,8 @@ static void affine(double *f, const double *coef, double scale,
 	f[3] = -kk_dot(coef, origin) * scale;
 }
 
-static void bp_setup(const struct kk_geometry *g, const struct kk_view *w,
-		     struct bp_view *b)
+void kk_bp_view_setup(const struct kk_geometry *g, const struct kk_view *w,
+		      struct kk_bp_view *b)
 {
 	const struct kk_volume_geom *vol = &g->vol;
 	double n[3], vn[3], nu[3], nn, voxel = vol->dx * vol->dy * vol->dz;
@@ -327,15 +345,17 @@ struct bp_ctx {
 	const struct kk_geometry *g;
 	const struct kk_proj_chunk *in;
 	float *vol;
-	struct bp_view *views;
+	struct kk_bp_view *views;
 	int64_t stride[3];
+	enum kk_interp interp;
 	double progress_per_line;
 	struct kk_progress *progress;
 };
 
 /* Bilinear sample of one view's image, zero outside the detector. */
 static double sample(const float *img, int64_t srow, int64_t scol,
-		     int64_t nrows, int64_t ncols, double row, double col)
+		     int64_t nrows, int64_t ncols, double row, double col,
+		     enum kk_interp interp)
 {
 	double ir, ic, fr, fc, v00 = 0, v01 = 0, v10 = 0, v11 = 0;
 	int64_t r, c;
@@ -363,8 +383,7 @@ static double sample(const float *img, int64_t srow, int64_t scol,
 		v10 = img[(r + 1) * srow + c * scol];
 	if (r1 && c1)
 		v11 = img[(r + 1) * srow + (c + 1) * scol];
-	return (1 - fr) * ((1 - fc) * v00 + fc * v01) +
-	       fr * ((1 - fc) * v10 + fc * v11);
+	return bilinear(v00, v01, v10, v11, fr, fc, interp);
 }
 
 /* Items are (z, y) lines of the volume. */
@@ -388,7 +407,7 @@ static void bp_lines(void *arg, int64_t begin, int64_t end)
 		x[2] = vol->zmin + (iz + 0.5) * vol->dz;
 		memset(acc, 0, (size_t)vol->nx * sizeof(*acc));
 		for (lv = 0; lv < c->in->nviews; lv++) {
-			const struct bp_view *b = &c->views[lv];
+			const struct kk_bp_view *b = &c->views[lv];
 			const float *img = c->in->data +
 					   lv * c->stride[KK_ANGLE];
 
@@ -411,7 +430,7 @@ static void bp_lines(void *arg, int64_t begin, int64_t end)
 				acc[ix] += wgt * sample(img,
 					c->stride[KK_ROW], c->stride[KK_COL],
 					g->nrows, g->ncols, v / d + cv,
-					u / d + cu);
+					u / d + cu, c->interp);
 			}
 		}
 		for (ix = 0; ix < vol->nx; ix++)
@@ -426,6 +445,15 @@ int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
 	      float *vol, int nthreads, struct kk_progress *progress,
 	      struct kk_error *err)
 {
+	return kk_cpu_bp_interp(g, in, vol, nthreads, KK_INTERP_EXACT,
+				progress, err);
+}
+
+int kk_cpu_bp_interp(const struct kk_geometry *g,
+		     const struct kk_proj_chunk *in, float *vol, int nthreads,
+		     enum kk_interp interp, struct kk_progress *progress,
+		     struct kk_error *err)
+{
 	struct bp_ctx c;
 	int64_t i, lines = g->vol.nz * g->vol.ny;
 	int rc;
@@ -439,6 +467,7 @@ int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
 	c.in = in;
 	c.vol = vol;
 	c.progress = progress;
+	c.interp = interp;
 	c.progress_per_line = (double)in->nviews / lines;
 	chunk_strides(g, in->nviews, &in->axes, c.stride);
 	c.views = malloc((size_t)(in->nviews ? in->nviews : 1) *
@@ -446,7 +475,7 @@ int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
 	if (!c.views)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	for (i = 0; i < in->nviews; i++)
-		bp_setup(g, &g->views[in->view0 + i], &c.views[i]);
+		kk_bp_view_setup(g, &g->views[in->view0 + i], &c.views[i]);
 	rc = kk_parallel_for(lines, nthreads, bp_lines, &c, err);
 	free(c.views);
 	return rc;

@@ -47,18 +47,61 @@ struct kk_proj_chunk {
 	struct kk_axes axes;
 };
 
+/*
+ * How bilinear weights are computed: exactly, or as a GPU's texture unit
+ * does in fixed point with 8 fractional bits.  The CUDA programming
+ * guide says no more; measured on an H200 (check_gpu asserts it): the
+ * fractions a and b are rounded to the nearest 1/256 (ties up), the
+ * weight of the far corner is a * b rounded again, and the other three
+ * follow by differences, so the four add up to 1.  The GPU tests compare
+ * hardware-filtered kernels with KK_INTERP_TEXTURE; kkit itself
+ * computes exactly.
+ */
+enum kk_interp {
+	KK_INTERP_EXACT,
+	KK_INTERP_TEXTURE,
+};
+
 /* Forward project vol (nz x ny x nx) into every element of out. */
 int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
 	      struct kk_proj_chunk *out, int nthreads,
 	      struct kk_progress *progress, struct kk_error *err);
+int kk_cpu_fp_interp(const struct kk_geometry *g, const float *vol,
+		     struct kk_proj_chunk *out, int nthreads,
+		     enum kk_interp interp, struct kk_progress *progress,
+		     struct kk_error *err);
+
+/* The axis fp steps along in view w (0 x, 1 y, 2 z); the GPU kernels
+ * use the same. */
+int kk_fp_axis(const struct kk_geometry *g, const struct kk_view *w);
 
 /* Views with a detector corner whose ray moves more than 4 voxels
  * sideways for each slice fp steps along. */
 int64_t kk_fp_steep_views(const struct kk_geometry *g);
 
+/*
+ * bp's view of one geometry view: detector coordinates are ratios of
+ * affine functions of the voxel centre x (world coordinates),
+ *   col = U(x) / D(x) + ncols/2 - 0.5,  row = V(x) / D(x) + nrows/2 - 0.5,
+ * the weight is scale * (K / D(x))^power, and voxels with K D(x) <= 0
+ * (behind the source, or in its plane) get nothing.  For parallel beams
+ * D = K = 1 and power is 0.  The GPU kernels are set up from this.
+ */
+struct kk_bp_view {
+	double U[4], V[4], D[4];  /* x, y, z coefficients and constant */
+	double K, scale;
+	int power;                /* 0 parallel, 1 fan, 2 cone */
+};
+void kk_bp_view_setup(const struct kk_geometry *g, const struct kk_view *w,
+		      struct kk_bp_view *b);
+
 /* Backproject the chunk and add the result to vol. */
 int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
 	      float *vol, int nthreads, struct kk_progress *progress,
 	      struct kk_error *err);
+int kk_cpu_bp_interp(const struct kk_geometry *g,
+		     const struct kk_proj_chunk *in, float *vol, int nthreads,
+		     enum kk_interp interp, struct kk_progress *progress,
+		     struct kk_error *err);
 
 #endif

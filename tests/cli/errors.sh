@@ -49,9 +49,26 @@ expect_err_has "unknown phantom 'sheep'"
 run fp -g "$cone" -i vol.h5 -o out.dat
 expect_status 2
 expect_err_has "cannot tell the format of 'out.dat' from its name"
-run fp -g "$cone" -i vol.h5 -o out.h5 --device gpu
-expect_status 1
-expect_err_has "kkit: fp: --device gpu: this kkit"
+run fp -g "$cone" -i vol.h5 -o out.h5 --device nvidia
+expect_status 2
+expect_err_has "invalid --device 'nvidia': expected auto, gpu or cpu"
+# Without a GPU, --device gpu fails (1) and auto computes on the CPU.
+if ! "$KKIT" info | grep -q '^  gpu [0-9]'; then
+	run fp -g "$cone" -i vol.h5 -o out.h5 --device gpu
+	expect_status 1
+	expect_err_has "kkit: fp: no CUDA driver ("
+	expect_no_file out.h5
+	run fp -g "$cone" -i vol.h5 -o out.h5 --device auto
+	expect_status 0
+	expect_err_has "; computing on the CPU"
+	rm -f out.h5
+fi
+run fp -g "$cone" -i vol.h5 -o out.h5 --gpu x
+expect_status 2
+expect_err_has "invalid --gpu 'x'"
+run fp -g "$cone" -i vol.h5 -o out.h5 --storage float64
+expect_status 2
+expect_err_has "invalid --storage 'float64'"
 expect_no_file out.h5
 
 # Geometry.

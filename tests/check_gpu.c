@@ -1,0 +1,653 @@
+/*
+ * check_gpu.c: the GPU projectors against the CPU reference, on random
+ * data (never zeros) with poisoned outputs, for every geometry type,
+ * both axis orders, float32 and float16 storage and both fp samplers;
+ * any number of views; the element-wise kernels; the kernel cache; no
+ * device memory leaks.  Exit status 77 (skipped) where no GPU opens.
+ *
+ * Bounds: relative L2 error below 1e-4 for float32 storage and 2e-3 for
+ * float16.  Hardware filtering keeps its weights in 8-bit fixed point,
+ * so kernels that use it are compared with a CPU reference computing the
+ * same weights (KK_INTERP_TEXTURE); their distance to the exact
+ * reference is printed, not bounded.  fp's optional texture sampler
+ * differs from that reference where a float32 coordinate on the GPU and
+ * a double one on the CPU round to different 1/256 steps (measured up
+ * to 1.4e-4 on an H200): its float32 bound is 3e-4.
+ */
+#include "config.h"
+#include "gpu_proj.h"
+#include "kernels.h"
+#include "testutil.h"
+
+#ifdef HAVE_CUDA_HEADERS
+
+static struct kk_gpu *gpu;
+/* Hardware filtering is compared with the CPU's emulation of it. */
+static const enum kk_interp tex_rule = KK_INTERP_TEXTURE;
+
+static const char *const geometries[] = {
+	"{\"volume\": {\"shape\": [20, 24, 28], \"voxel_size\": [1, 0.9, 1.1]},"
+	"\"projection\": {\"type\": \"parallel3d\", \"detector\": {\"shape\": "
+	"[22, 36], \"pixel_size\": [1.1, 0.95], \"offset\": [0.5, 1.5]}, "
+	"\"angles\": {\"start\": 0, \"stop\": 180, \"count\": 33, \"unit\": "
+	"\"degree\"}}}",
+	"{\"volume\": {\"shape\": [20, 24, 28]}, \"projection\": {\"type\": "
+	"\"parallel3d_vec\", \"detector\": {\"shape\": [26, 34]}, \"vectors\": "
+	"[[0.3, -0.9, 0.3, 0, 0, 0, 0.95, 0.3, 0, -0.1, 0.3, 0.95],"
+	"[0.9, 0.3, 0.3, 1, 0, 0, -0.3, 0.95, 0, -0.3, -0.1, 0.95],"
+	"[0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0],"
+	"[-0.6, 0.8, 0.1, 0, 2, 0, -0.8, -0.6, 0, 0, 0.1, 1.0]]}}",
+	"{\"volume\": {\"shape\": [20, 24, 28], \"voxel_size\": [0.8, 0.7, 0.9]},"
+	"\"projection\": {\"type\": \"cone\", \"detector\": {\"shape\": "
+	"[24, 40], \"pixel_size\": 1.2, \"offset\": [-1, 2]}, \"angles\": "
+	"{\"start\": 0, \"stop\": 360, \"count\": 31, \"unit\": \"degree\"},"
+	"\"source_origin\": 60, \"origin_detector\": 30}}",
+	"{\"volume\": {\"shape\": [20, 24, 28]}, \"projection\": {\"type\": "
+	"\"cone_vec\", \"detector\": {\"shape\": [30, 44]}, \"vectors\": "
+	"[[0, -70, 5, 0, 40, -5, 1.2, 0, 0, 0, 0, 1.2],"
+	"[70, 0, -5, -40, 0, 5, 0, 1.1, 0.1, 0, -0.1, 1.2],"
+	"[5, 3, -60, -2, 1, 40, 1.2, 0, 0, 0, 1.2, 0],"
+	"[-50, 50, 0, 30, -30, 0, -0.85, -0.85, 0, 0, 0, 1.2]]}}",
+	"{\"volume\": {\"shape\": [40, 36], \"voxel_size\": [0.9, 1.1]},"
+	"\"projection\": {\"type\": \"parallel\", \"detector\": {\"shape\": 60,"
+	"\"pixel_size\": 0.9, \"offset\": 1.25}, \"angles\": {\"start\": 0, "
+	"\"stop\": 180, \"count\": 37, \"unit\": \"degree\"}}}",
+	"{\"volume\": {\"shape\": [40, 36]}, \"projection\": {\"type\": "
+	"\"parallel_vec\", \"detector\": {\"shape\": 64}, \"vectors\": "
+	"[[0.6, -0.8, 1, 0, 0.8, 0.6], [-0.8, -0.6, 0, 2, 0.6, -0.8],"
+	"[1, 0, 0, 0, 0, 1.1]]}}",
+	"{\"volume\": {\"shape\": [40, 36]}, \"projection\": {\"type\": "
+	"\"fanflat\", \"detector\": {\"shape\": 64, \"pixel_size\": 1.3},"
+	"\"angles\": {\"start\": 0, \"stop\": 360, \"count\": 35, \"unit\": "
+	"\"degree\"}, \"source_origin\": 70, \"origin_detector\": 40}}",
+	"{\"volume\": {\"shape\": [40, 36]}, \"projection\": {\"type\": "
+	"\"fanflat_vec\", \"detector\": {\"shape\": 72}, \"vectors\": "
+	"[[0, -80, 0, 40, 1.2, 0], [80, 10, -40, 0, 0.1, 1.2],"
+	"[-60, 60, 30, -30, -0.9, -0.9]]}}",
+};
+#define NGEOM ((int)(sizeof(geometries) / sizeof(geometries[0])))
+
+static void round_to_half(float *a, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		a[i] = kk_f16_to_f32(kk_f32_to_f16(a[i]));
+}
+
+static void poison(float *a, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		a[i] = NAN;
+}
+
+static double rel_l2(const float *got, const float *ref, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(isfinite(got[i]), "element %lld is %g (never "
+			      "written?)", (long long)i, got[i]);
+	return tu_rel_l2(got, ref, n);
+}
+
+/* The texture unit's weight for fraction f: rounded to the nearest
+ * 1/256, ties up, as KK_INTERP_TEXTURE assumes; near texel 0, 37 and
+ * 1000 (the fraction of a large coordinate may be worked out otherwise). */
+START_TEST(texture_weights)
+{
+	static const char *src =
+		"extern \"C\" __global__ void probe(float *out, "
+		"cudaTextureObject_t t, int n, int base)\n"
+		"{ int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+		"  if (i < n) out[i] = tex2DLayered<float>(t, base + 0.5f + "
+		"(float)i / n, 0.5f, 0); }\n";
+	const int n = 8192, bases[3] = {0, 37, 1000};
+	struct kk_kernel_text t = {0};
+	struct kk_error err = {0};
+	CUDA_ARRAY3D_DESCRIPTOR ad = {0};
+	CUDA_MEMCPY3D cp = {0};
+	float *texels = calloc(2048, sizeof(float)), *out = tu_floats(n);
+	int even, up, trunc, i, count = n, base, k;
+	void *cubin, *args[4];
+	size_t size;
+	CUmodule mod;
+	CUfunction fn;
+	CUarray array;
+	CUtexObject tex;
+	CUdeviceptr d;
+
+	t.file = "probe.cu";
+	t.source = (char *)src;
+	strcpy(t.origin, "test");
+	ck_assert_msg(kk_kernel_compile(&gpu->nv, &t, "", gpu->cc_major * 10 +
+					gpu->cc_minor, &cubin, &size, &err) == 0,
+		      "%s", err.msg);
+	ck_assert(!KK_CU(gpu, &err, cuModuleLoadData, &mod, cubin));
+	ck_assert(!KK_CU(gpu, &err, cuModuleGetFunction, &fn, mod, "probe"));
+	ad.Width = 2048;
+	ad.Height = 1;
+	ad.Depth = 1;
+	ad.Format = CU_AD_FORMAT_FLOAT;
+	ad.NumChannels = 1;
+	ad.Flags = CUDA_ARRAY3D_LAYERED;
+	ck_assert(!KK_CU(gpu, &err, cuArray3DCreate, &array, &ad));
+	ck_assert(!kk_gpu_texture(gpu, array, &tex, &err));
+	ck_assert(!KK_CU(gpu, &err, cuMemAlloc, &d, n * 4));
+	for (k = 0; k < 3; k++) {
+		base = bases[k];
+		memset(texels, 0, 2048 * sizeof(float));
+		texels[base + 1] = 1;
+		memset(&cp, 0, sizeof(cp));
+		cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+		cp.srcHost = texels;
+		cp.srcPitch = 2048 * 4;
+		cp.srcHeight = 1;
+		cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+		cp.dstArray = array;
+		cp.WidthInBytes = 2048 * 4;
+		cp.Height = 1;
+		cp.Depth = 1;
+		ck_assert(!KK_CU(gpu, &err, cuMemcpy3D, &cp));
+		args[0] = &d;
+		args[1] = &tex;
+		args[2] = &count;
+		args[3] = &base;
+		ck_assert(!kk_gpu_launch(gpu, fn, n / 256, 1, 1, 256, 1, args,
+					 &err));
+		ck_assert(!KK_CU(gpu, &err, cuStreamSynchronize, gpu->stream));
+		ck_assert(!KK_CU(gpu, &err, cuMemcpyDtoH, out, d, n * 4));
+		even = up = trunc = 0;
+		for (i = 0; i < n; i++) {
+			/* The fraction of the coordinate as a float holds
+			 * it: base + 0.5 + i/n, less base + 0.5. */
+			double f = (double)(base + 0.5f + (float)i / n) -
+				   base - 0.5;
+
+			even += out[i] == (float)(rint(f * 256) / 256);
+			up += out[i] == (float)(floor(f * 256 + 0.5) / 256);
+			trunc += out[i] == (float)(floor(f * 256) / 256);
+		}
+		printf("texture weights near texel %d, of %d: %d nearest 1/256 "
+		       "ties to even, %d ties up, %d truncated\n", base, n,
+		       even, up, trunc);
+		ck_assert_msg(up == n, "the texture unit does not round its "
+			      "weights as KK_INTERP_TEXTURE assumes");
+	}
+	gpu->cu.cuMemFree(d);
+	gpu->cu.cuTexObjectDestroy(tex);
+	gpu->cu.cuArrayDestroy(array);
+	gpu->cu.cuModuleUnload(mod);
+	free(cubin);
+	free(out);
+	free(texels);
+}
+END_TEST
+
+/*
+ * Two weights at once: a 2x2 texture that is 1 at one texel and 0
+ * elsewhere gives the weight of that texel as the unit computes it:
+ * w11 = q(qa qb), the others by differences (KK_INTERP_TEXTURE).
+ */
+static double q256(double w)
+{
+	return floor(w * 256 + 0.5) / 256;
+}
+
+START_TEST(texture_weights_2d)
+{
+	static const char *src =
+		"extern \"C\" __global__ void probe(float *out, "
+		"cudaTextureObject_t t, int n, int three)\n"
+		"{ int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+		"  float a = 0.5f + (i % n + 0.3f) / n, b = 0.5f + (i / n + "
+		"0.3f) / n;\n"
+		"  if (i < n * n) out[i] = three ? tex3D<float>(t, a, b, 0.5f)"
+		" : tex2DLayered<float>(t, a, b, 0); }\n";
+	const int n = 200;
+	struct kk_kernel_text t = {0};
+	struct kk_error err = {0};
+	CUDA_ARRAY3D_DESCRIPTOR ad = {0};
+	CUDA_MEMCPY3D cp = {0};
+	float texels[8], *out = tu_floats(n * n);
+	int i, count = n, texel, three, c[4][3];
+	void *cubin, *args[4];
+	size_t size;
+	CUmodule mod;
+	CUfunction fn;
+	CUarray array;
+	CUtexObject tex;
+	CUdeviceptr d;
+
+	t.file = "probe2.cu";
+	t.source = (char *)src;
+	strcpy(t.origin, "test");
+	ck_assert_msg(kk_kernel_compile(&gpu->nv, &t, "", gpu->cc_major * 10 +
+					gpu->cc_minor, &cubin, &size, &err) == 0,
+		      "%s", err.msg);
+	ck_assert(!KK_CU(gpu, &err, cuModuleLoadData, &mod, cubin));
+	ck_assert(!KK_CU(gpu, &err, cuModuleGetFunction, &fn, mod, "probe"));
+	ck_assert(!KK_CU(gpu, &err, cuMemAlloc, &d, n * n * 4));
+	for (three = 0; three < 2; three++) {
+		memset(&ad, 0, sizeof(ad));
+		ad.Width = 2;
+		ad.Height = 2;
+		ad.Depth = three ? 2 : 1;
+		ad.Format = CU_AD_FORMAT_FLOAT;
+		ad.NumChannels = 1;
+		ad.Flags = three ? 0 : CUDA_ARRAY3D_LAYERED;
+		ck_assert(!KK_CU(gpu, &err, cuArray3DCreate, &array, &ad));
+		ck_assert(!kk_gpu_texture(gpu, array, &tex, &err));
+		memset(c, 0, sizeof(c));
+		for (texel = 0; texel < 4; texel++) {
+			memset(texels, 0, sizeof(texels));
+			texels[texel] = 1;
+			memset(&cp, 0, sizeof(cp));
+			cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+			cp.srcHost = texels;
+			cp.srcPitch = 8;
+			cp.srcHeight = 2;
+			cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+			cp.dstArray = array;
+			cp.WidthInBytes = 8;
+			cp.Height = 2;
+			cp.Depth = three ? 2 : 1;
+			ck_assert(!KK_CU(gpu, &err, cuMemcpy3D, &cp));
+			args[0] = &d;
+			args[1] = &tex;
+			args[2] = &count;
+			args[3] = &three;
+			ck_assert(!kk_gpu_launch(gpu, fn, (n * n + 255) / 256,
+						 1, 1, 256, 1, args, &err));
+			ck_assert(!KK_CU(gpu, &err, cuStreamSynchronize,
+					 gpu->stream));
+			ck_assert(!KK_CU(gpu, &err, cuMemcpyDtoH, out, d,
+					 n * n * 4));
+			for (i = 0; i < n * n; i++) {
+				float fa = (float)(0.5f + (i % n + 0.3f) / n) -
+					   0.5f;
+				float fb = (float)(0.5f + (i / n + 0.3f) / n) -
+					   0.5f;
+				double qa = q256(fa), qb = q256(fb);
+				double wa = texel & 1 ? qa : 1 - qa;
+				double wb = texel & 2 ? qb : 1 - qb;
+				double w11 = q256(qa * qb), w;
+
+				c[texel][0] += out[i] == (float)q256(wa * wb);
+				c[texel][1] += out[i] == (float)(wa * wb);
+				w = texel == 3 ? w11 : texel == 1 ? qa - w11
+				    : texel == 2 ? qb - w11
+				    : 1 - qa - qb + w11;
+				c[texel][2] += out[i] == (float)w;
+				if (three && i % 8001 == 7)
+					printf("  3D texel %d a %.5f b %.5f: "
+					       "%.8f (q(wa wb) %.8f, by sums "
+					       "%.8f)\n", texel, fa, fb, out[i],
+					       q256(wa * wb), w);
+			}
+			printf("%s texel %d weight, of %d: %d q(wa wb), %d wa "
+			       "wb, %d from q(qa qb) by sums\n",
+			       three ? "3D" : "2D layered", texel, n * n,
+			       c[texel][0], c[texel][1], c[texel][2]);
+			if (!three)
+				ck_assert_int_eq(c[texel][2], n * n);
+		}
+		gpu->cu.cuTexObjectDestroy(tex);
+		gpu->cu.cuArrayDestroy(array);
+	}
+	gpu->cu.cuMemFree(d);
+	gpu->cu.cuModuleUnload(mod);
+	free(cubin);
+	free(out);
+}
+END_TEST
+
+/* Cases: geometry x axis order x storage x fp sampler. */
+struct variant {
+	int geom;
+	const struct kk_axes *axes;
+	bool half;
+	bool texture;
+};
+
+static struct variant variant_of(int i)
+{
+	struct variant v;
+
+	v.geom = i % NGEOM;
+	v.axes = (i / NGEOM) % 2 ? &kk_axes_astra : &kk_axes_default;
+	v.half = (i / NGEOM / 2) % 2;
+	v.texture = (i / NGEOM / 4) % 2;
+	return v;
+}
+
+static const char *describe(const struct kk_geometry *g,
+			    const struct variant *v)
+{
+	static char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s, %s, %s, %s",
+		 kk_geom_type_name(g->type),
+		 v->axes == &kk_axes_astra ? "row,angle,col" : "angle,row,col",
+		 v->half ? "float16" : "float32",
+		 v->texture ? "texture" : "loads");
+	return buf;
+}
+
+START_TEST(fp_agrees)
+{
+	struct variant v = variant_of(_i);
+	struct kk_gpu_proj_opts o;
+	struct kk_error err = {0};
+	struct kk_geometry g;
+	struct kk_proj_chunk ref, got;
+	struct kk_gpu_fp *fp;
+	int64_t nv, np;
+	float *vol;
+	double e, exact;
+
+	tu_geometry(&g, geometries[v.geom]);
+	nv = g.vol.nx * g.vol.ny * g.vol.nz;
+	np = g.nviews * g.nrows * g.ncols;
+	vol = tu_floats(nv);
+	tu_random(vol, nv, 0.5, 1.5, 100 + _i);
+	if (v.half)
+		round_to_half(vol, nv);
+	ref.data = tu_floats(np);
+	ref.view0 = 0;
+	ref.nviews = g.nviews;
+	ref.axes = *v.axes;
+	got = ref;
+	got.data = tu_floats(np);
+	ck_assert(!kk_cpu_fp_interp(&g, vol, &ref, 2, v.texture ? tex_rule :
+				    KK_INTERP_EXACT, NULL, &err));
+	kk_gpu_proj_opts_default(&o);
+	o.vol_half = o.proj_half = v.half;
+	o.fp_texture = v.texture;
+	poison(got.data, np);
+	ck_assert_msg(!kk_gpu_fp_create(&fp, gpu, &g, &o, vol, &err), "%s",
+		      err.msg);
+	ck_assert_msg(!kk_gpu_fp_run(fp, &got, &err), "%s", err.msg);
+	kk_gpu_fp_free(fp);
+	e = rel_l2(got.data, ref.data, np);
+	ck_assert(!kk_cpu_fp(&g, vol, &ref, 2, NULL, &err));
+	exact = tu_rel_l2(got.data, ref.data, np);
+	printf("fp %-45s %.2e (exact reference: %.2e)\n", describe(&g, &v),
+	       e, exact);
+	ck_assert_msg(e < (v.half ? 2e-3 : v.texture ? 3e-4 : 1e-4),
+		      "fp %s: relative L2 %g", describe(&g, &v), e);
+	free(vol);
+	free(ref.data);
+	free(got.data);
+	kk_geometry_release(&g);
+}
+END_TEST
+
+START_TEST(bp_agrees)
+{
+	struct variant v = variant_of(_i);
+	struct kk_gpu_proj_opts o;
+	struct kk_error err = {0};
+	struct kk_geometry g;
+	struct kk_proj_chunk proj;
+	struct kk_gpu_bp *bp;
+	int64_t nv, np;
+	float *ref, *got;
+	double e, exact;
+
+	tu_geometry(&g, geometries[v.geom]);
+	nv = g.vol.nx * g.vol.ny * g.vol.nz;
+	np = g.nviews * g.nrows * g.ncols;
+	proj.data = tu_floats(np);
+	proj.view0 = 0;
+	proj.nviews = g.nviews;
+	proj.axes = *v.axes;
+	tu_random(proj.data, np, 0.5, 1.5, 200 + _i);
+	if (v.half)
+		round_to_half(proj.data, np);
+	ref = tu_floats(nv);
+	got = tu_floats(nv);
+	memset(ref, 0, nv * sizeof(float));
+	ck_assert(!kk_cpu_bp_interp(&g, &proj, ref, 2, tex_rule, NULL,
+				    &err));
+	kk_gpu_proj_opts_default(&o);
+	o.vol_half = o.proj_half = v.half;
+	poison(got, nv);
+	ck_assert_msg(!kk_gpu_bp_create(&bp, gpu, &g, &o, &err), "%s",
+		      err.msg);
+	ck_assert_msg(!kk_gpu_bp_run(bp, &proj, &err), "%s", err.msg);
+	ck_assert_msg(!kk_gpu_bp_result(bp, got, &err), "%s", err.msg);
+	kk_gpu_bp_free(bp);
+	e = rel_l2(got, ref, nv);
+	memset(ref, 0, nv * sizeof(float));
+	ck_assert(!kk_cpu_bp(&g, &proj, ref, 2, NULL, &err));
+	exact = tu_rel_l2(got, ref, nv);
+	printf("bp %-45s %.2e (exact reference: %.2e)\n", describe(&g, &v),
+	       e, exact);
+	ck_assert_msg(e < (v.half ? 2e-3 : 1e-4), "bp %s: relative L2 %g",
+		      describe(&g, &v), e);
+	free(proj.data);
+	free(ref);
+	free(got);
+	kk_geometry_release(&g);
+}
+END_TEST
+
+/* Any number of views: 1, 7, 1024 and past the batches. */
+START_TEST(view_counts)
+{
+	static const int counts[] = {1, 7, 1024, 5000, 20000};
+	struct kk_gpu_proj_opts o;
+	struct kk_error err = {0};
+	struct kk_proj_chunk ref, got;
+	struct kk_geometry g;
+	struct kk_gpu_fp *fp;
+	struct kk_gpu_bp *bp;
+	char json[512];
+	float *vol, *back, *back_ref;
+	int64_t nv, np;
+	double efp, ebp;
+
+	snprintf(json, sizeof(json), "{\"volume\": {\"shape\": [24, 20]}, "
+		 "\"projection\": {\"type\": \"fanflat\", \"detector\": "
+		 "{\"shape\": 40, \"pixel_size\": 1}, \"angles\": {\"start\": "
+		 "0, \"stop\": 360, \"count\": %d, \"unit\": \"degree\"}, "
+		 "\"source_origin\": 60, \"origin_detector\": 20}}",
+		 counts[_i]);
+	tu_geometry(&g, json);
+	nv = g.vol.nx * g.vol.ny * g.vol.nz;
+	np = g.nviews * g.nrows * g.ncols;
+	vol = tu_floats(nv);
+	tu_random(vol, nv, 0.5, 1.5, 7);
+	ref.data = tu_floats(np);
+	ref.view0 = 0;
+	ref.nviews = g.nviews;
+	ref.axes = kk_axes_default;
+	got = ref;
+	got.data = tu_floats(np);
+	kk_gpu_proj_opts_default(&o);
+	ck_assert(!kk_cpu_fp_interp(&g, vol, &ref, 2, o.fp_texture ? tex_rule
+				    : KK_INTERP_EXACT, NULL, &err));
+	poison(got.data, np);
+	ck_assert_msg(!kk_gpu_fp_create(&fp, gpu, &g, &o, vol, &err), "%s",
+		      err.msg);
+	ck_assert_msg(!kk_gpu_fp_run(fp, &got, &err), "%s", err.msg);
+	kk_gpu_fp_free(fp);
+	efp = rel_l2(got.data, ref.data, np);
+	back = tu_floats(nv);
+	back_ref = tu_floats(nv);
+	memset(back_ref, 0, nv * sizeof(float));
+	ck_assert(!kk_cpu_bp_interp(&g, &ref, back_ref, 2, tex_rule, NULL,
+				    &err));
+	poison(back, nv);
+	ck_assert(!kk_gpu_bp_create(&bp, gpu, &g, &o, &err));
+	ck_assert_msg(!kk_gpu_bp_run(bp, &ref, &err), "%s", err.msg);
+	ck_assert(!kk_gpu_bp_result(bp, back, &err));
+	kk_gpu_bp_free(bp);
+	ebp = rel_l2(back, back_ref, nv);
+	printf("%6d views: fp %.2e, bp %.2e\n", counts[_i], efp, ebp);
+	ck_assert(efp < 1e-4 && ebp < 1e-4);
+	free(vol);
+	free(back);
+	free(back_ref);
+	free(ref.data);
+	free(got.data);
+	kk_geometry_release(&g);
+}
+END_TEST
+
+/* The element-wise kernels of ops.cu against the same on the CPU. */
+START_TEST(ops)
+{
+	const long long n = 100003;
+	struct kk_error err = {0};
+	float *x = tu_floats(n), *y = tu_floats(n), *out = tu_floats(n);
+	float part[64], a = 0.75f;
+	CUdeviceptr dx, dy, dp;
+	CUfunction fn;
+	CUmodule mod;
+	double dot = 0, sum = 0;
+	long long i;
+	void *args[4];
+
+	tu_random(x, n, -1, 1, 1);
+	tu_random(y, n, -1, 1, 2);
+	ck_assert(!KK_CU(gpu, &err, cuMemAlloc, &dx, n * 4));
+	ck_assert(!KK_CU(gpu, &err, cuMemAlloc, &dy, n * 4));
+	ck_assert(!KK_CU(gpu, &err, cuMemAlloc, &dp, sizeof(part)));
+	ck_assert(!KK_CU(gpu, &err, cuMemcpyHtoD, dx, x, n * 4));
+	ck_assert(!KK_CU(gpu, &err, cuMemcpyHtoD, dy, y, n * 4));
+	/* y += a x, then y *= x, then dot(x, y) in 64 partial sums. */
+	ck_assert(!kk_kernel_get(gpu, "ops.cu", "", "kk_axpy", &fn, &mod,
+				 &err));
+	args[0] = &dy;
+	args[1] = &dx;
+	args[2] = &a;
+	args[3] = (void *)&n;
+	ck_assert(!kk_gpu_launch(gpu, fn, 64, 1, 1, 256, 1, args, &err));
+	ck_assert(!kk_kernel_get(gpu, "ops.cu", "", "kk_mul", &fn, &mod,
+				 &err));
+	args[2] = (void *)&n;
+	ck_assert(!kk_gpu_launch(gpu, fn, 64, 1, 1, 256, 1, args, &err));
+	ck_assert(!kk_kernel_get(gpu, "ops.cu", "", "kk_dot", &fn, &mod,
+				 &err));
+	args[0] = &dp;
+	args[1] = &dx;
+	args[2] = &dy;
+	args[3] = (void *)&n;
+	ck_assert(!kk_gpu_launch(gpu, fn, 64, 1, 1, 256, 1, args, &err));
+	ck_assert(!KK_CU(gpu, &err, cuStreamSynchronize, gpu->stream));
+	ck_assert(!KK_CU(gpu, &err, cuMemcpyDtoH, out, dy, n * 4));
+	ck_assert(!KK_CU(gpu, &err, cuMemcpyDtoH, part, dp, sizeof(part)));
+	for (i = 0; i < n; i++) {
+		float want = (y[i] + a * x[i]) * x[i];
+
+		ck_assert_float_eq_tol(out[i], want, 1e-6f);
+		dot += (double)x[i] * want;
+	}
+	for (i = 0; i < 64; i++)
+		sum += part[i];
+	ck_assert_double_eq_tol(sum, dot, 1e-4 * n);
+	gpu->cu.cuMemFree(dx);
+	gpu->cu.cuMemFree(dy);
+	gpu->cu.cuMemFree(dp);
+	free(x);
+	free(y);
+	free(out);
+}
+END_TEST
+
+/* 100 projectors made, run and freed: the free memory comes back. */
+START_TEST(no_leaks)
+{
+	struct kk_gpu_proj_opts o;
+	struct kk_error err = {0};
+	struct kk_proj_chunk c;
+	struct kk_geometry g;
+	struct kk_gpu_fp *fp;
+	struct kk_gpu_bp *bp;
+	size_t free0, free1, total;
+	float *vol;
+	int i;
+
+	tu_geometry(&g, geometries[2]);
+	vol = tu_floats(g.vol.nx * g.vol.ny * g.vol.nz);
+	c.data = tu_floats(g.nviews * g.nrows * g.ncols);
+	c.view0 = 0;
+	c.nviews = g.nviews;
+	c.axes = kk_axes_default;
+	tu_random(vol, g.vol.nx * g.vol.ny * g.vol.nz, 0.5, 1.5, 3);
+	kk_gpu_proj_opts_default(&o);
+	/* One round first: modules load once and stay. */
+	for (i = 0; i < 101; i++) {
+		ck_assert(!kk_gpu_fp_create(&fp, gpu, &g, &o, vol, &err));
+		ck_assert(!kk_gpu_fp_run(fp, &c, &err));
+		kk_gpu_fp_free(fp);
+		ck_assert(!kk_gpu_bp_create(&bp, gpu, &g, &o, &err));
+		ck_assert(!kk_gpu_bp_run(bp, &c, &err));
+		ck_assert(!kk_gpu_bp_result(bp, vol, &err));
+		kk_gpu_bp_free(bp);
+		if (i == 0)
+			ck_assert(!KK_CU(gpu, &err, cuMemGetInfo, &free0,
+					 &total));
+	}
+	ck_assert(!KK_CU(gpu, &err, cuMemGetInfo, &free1, &total));
+	printf("free device memory after 1 and 101 rounds: %zu, %zu\n", free0,
+	       free1);
+	ck_assert_uint_eq(free0, free1);
+	free(vol);
+	free(c.data);
+	kk_geometry_release(&g);
+}
+END_TEST
+
+int main(void)
+{
+	struct kk_kernel_opts kopts = {0};
+	struct kk_error err = {0};
+	char desc[320];
+	Suite *s;
+	TCase *tc;
+	SRunner *sr;
+	int failed;
+
+	/* Compile afresh: the cache is tested by the CLI on its own. */
+	kopts.no_cache = true;
+	if (kk_gpu_open(&gpu, 0, &kopts, &err)) {
+		printf("SKIP: %s\n", err.msg);
+		return 77;
+	}
+	kk_gpu_describe(gpu, desc, sizeof(desc));
+	printf("%s\n", desc);
+	s = suite_create("gpu");
+	tc = tcase_create("gpu");
+	tcase_set_timeout(tc, 1200);
+	tcase_add_test(tc, texture_weights);
+	tcase_add_test(tc, texture_weights_2d);
+	tcase_add_loop_test(tc, fp_agrees, 0, 8 * NGEOM);
+	tcase_add_loop_test(tc, bp_agrees, 0, 4 * NGEOM);
+	tcase_add_loop_test(tc, view_counts, 0, 5);
+	tcase_add_test(tc, ops);
+	tcase_add_test(tc, no_leaks);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	/* CUDA does not survive fork(): run the tests in this process. */
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	kk_gpu_close(gpu);
+	return failed ? 1 : 0;
+}
+
+#else
+
+int main(void)
+{
+	printf("SKIP: built without the CUDA Toolkit headers\n");
+	return 77;
+}
+
+#endif
