@@ -207,7 +207,7 @@ int kk_gpu_list(struct kk_gpu_info **infos, int *n, int *driver_version,
 		if (kk_nvrtc_load(&nv, &ignored) == 0) {
 			snprintf(nvrtc, nvrtc_len, "%d.%d (%s)", nv.major,
 				 nv.minor, nv.path);
-			dlclose(nv.lib);
+			/* Not closed: see kk_gpu_close. */
 		}
 	}
 	rc = kk_cuda_load(&cu, err);
@@ -232,7 +232,7 @@ int kk_gpu_list(struct kk_gpu_info **infos, int *n, int *driver_version,
 		free(*infos);
 		*infos = NULL;
 	}
-	dlclose(cu.lib);
+	/* Not closed: see kk_gpu_close. */
 	return rc;
 }
 
@@ -305,10 +305,10 @@ void kk_gpu_close(struct kk_gpu *g)
 		g->cu.cuCtxSetCurrent(NULL);
 		g->cu.cuDevicePrimaryCtxRelease(g->dev);
 	}
-	if (g->nv.lib)
-		dlclose(g->nv.lib);
-	if (g->cu.lib)
-		dlclose(g->cu.lib);
+	/* The driver and NVRTC stay loaded until the process exits:
+	 * NVRTC brings the C++ runtime, whose static state is not meant
+	 * to be unloaded (unloading it makes its emergency pool look like
+	 * a leak to LeakSanitizer), and a second open finds them loaded. */
 	free(g);
 }
 
