@@ -294,26 +294,52 @@ int kk_io_map_slab(const struct kk_stack_info *info, int squeeze,
 	return 0;
 }
 
-int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
-		   int64_t count, float *dst, struct kk_error *err)
+/* The box of the 3-D view as a box of the stored array. */
+static int map_box(const struct kk_reader *r, const int64_t start[3],
+		   const int64_t count[3], int64_t *sstart, int64_t *scount,
+		   struct kk_error *err)
+{
+	int a, s = 0;
+
+	for (a = 0; a < 3; a++) {
+		int64_t len = a == r->squeeze ? 1
+			      : r->info.dims[stored_axis(r->squeeze, a)];
+
+		if (start[a] < 0 || count[a] < 0 || start[a] > len - count[a])
+			return kk_fail(err, KK_ERUNTIME, "'%s': indices %lld "
+				       "to %lld are outside axis %d of length "
+				       "%lld", r->name, (long long)start[a],
+				       (long long)(start[a] + count[a] - 1), a,
+				       (long long)len);
+		if (a == r->squeeze)
+			continue;
+		sstart[s] = start[a];
+		scount[s++] = count[a];
+	}
+	return 0;
+}
+
+int kk_reader_read_box(struct kk_reader *r, const int64_t start[3],
+		       const int64_t count[3], float *dst,
+		       struct kk_error *err)
 {
 	size_t esize = kk_dtype_size(r->info.dtype);
-	int64_t n;
-	int saxis, rc;
+	int64_t sstart[3], scount[3], n;
+	void *raw;
+	int rc;
 
 	if (!r->expected)
 		return kk_fail(err, KK_ERUNTIME, "'%s': read before its shape "
 			       "was checked", r->name);
 	if (kk_interrupted())
 		return kk_fail_interrupted(err);
-	rc = kk_io_map_slab(&r->info, r->squeeze, r->name, axis, &start,
-			    &count, &saxis, err);
-	if (rc || count == 0)
+	rc = map_box(r, start, count, sstart, scount, err);
+	n = count[0] * count[1] * count[2];
+	if (rc || n == 0)
 		return rc;
-	n = kk_io_slab_count(&r->info, saxis, count);
 	if (r->info.dtype == KK_F32) {
 		/* No conversion: read in place, count what is not finite. */
-		rc = r->ops->read(r, saxis, start, count, dst, err);
+		rc = r->ops->read(r, sstart, scount, dst, err);
 		if (!rc) {
 			int64_t i, bad = 0;
 
@@ -323,21 +349,46 @@ int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
 		}
 		return rc;
 	}
-	rc = kk_io_reserve(&r->scratch, &r->scratch_size, (size_t)n * esize,
-			   err);
-	if (!rc)
-		rc = r->ops->read(r, saxis, start, count, r->scratch, err);
-	if (!rc)
-		kk_convert_to_f32(dst, r->scratch, r->info.dtype, (size_t)n,
-				  &r->stats);
-	if (!rc && r->range.set) {
+	if (esize < sizeof(float)) {
+		/* Read into the end of dst and widen front to back: each
+		 * element is read before its float overwrites it. */
+		raw = (char *)dst + (size_t)n * (sizeof(float) - esize);
+	} else {
+		rc = kk_io_reserve(&r->scratch, &r->scratch_size,
+				   (size_t)n * esize, err);
+		if (rc)
+			return rc;
+		raw = r->scratch;
+	}
+	rc = r->ops->read(r, sstart, scount, raw, err);
+	if (rc)
+		return rc;
+	kk_convert_to_f32(dst, raw, r->info.dtype, (size_t)n, &r->stats);
+	if (r->range.set) {
 		double lo = r->range.lo, k = (r->range.hi - lo) / 65535;
 		int64_t i;
 
 		for (i = 0; i < n; i++)
 			dst[i] = (float)(lo + dst[i] * k);
 	}
-	return rc;
+	return 0;
+}
+
+int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
+		   int64_t count, float *dst, struct kk_error *err)
+{
+	int64_t s[3] = {0, 0, 0}, c[3];
+	int a;
+
+	if (axis < 0 || axis > 2)
+		return kk_fail(err, KK_ERUNTIME, "'%s': no axis %d", r->name,
+			       axis);
+	for (a = 0; a < 3; a++)
+		c[a] = a == r->squeeze ? 1
+		       : r->info.dims[stored_axis(r->squeeze, a)];
+	s[axis] = start;
+	c[axis] = count;
+	return kk_reader_read_box(r, s, c, dst, err);
 }
 
 void kk_reader_close(struct kk_reader *r)

@@ -22,8 +22,12 @@
  *
  * All values reach the caller as float32.  Outputs are written to a
  * hidden temporary name beside the target and renamed into place by
- * kk_writer_commit(); kk_writer_abort() removes it.  HDF5 is not thread
- * safe here: use readers and writers from one thread at a time.
+ * kk_writer_commit(); kk_writer_abort() removes it.
+ *
+ * Threads: one reader or writer must be used by one thread at a time, but
+ * different ones may work at once (the streaming pipeline reads on one
+ * thread while it writes on another); where the HDF5 library is not
+ * thread safe, kkit takes turns at it.
  */
 #ifndef KK_IO_H
 #define KK_IO_H
@@ -66,6 +70,11 @@ int kk_reader_expect(struct kk_reader *r, const int64_t want[3],
  */
 int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
 		   int64_t count, float *dst, struct kk_error *err);
+/* Read the box [start[i], start[i] + count[i]) of the 3-D view, e.g. a
+ * window of detector rows of some views, as float32 in C order. */
+int kk_reader_read_box(struct kk_reader *r, const int64_t start[3],
+		       const int64_t count[3], float *dst,
+		       struct kk_error *err);
 /* Close; warns once about values that float32 changed or that are not
  * finite. */
 void kk_reader_close(struct kk_reader *r);

@@ -12,6 +12,7 @@
 #include "geomspec.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +42,38 @@ hid_t kk_h5_half_type(void)
 
 void kk_h5_quiet(void)
 {
-	static int done;
+	/* HDF5's error stacks, and whether they print, are per thread. */
+	static _Thread_local int done;
 
 	if (!done) {
 		H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 		done = 1;
 	}
+}
+
+static pthread_mutex_t h5_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
+static bool h5_serial;
+
+static void check_threadsafe(void)
+{
+	hbool_t safe = 0;
+
+	h5_serial = H5is_library_threadsafe(&safe) < 0 || !safe;
+}
+
+void kk_h5_lock(void)
+{
+	pthread_once(&h5_once, check_threadsafe);
+	if (h5_serial)
+		pthread_mutex_lock(&h5_mutex);
+	kk_h5_quiet();
+}
+
+void kk_h5_unlock(void)
+{
+	if (h5_serial)
+		pthread_mutex_unlock(&h5_mutex);
 }
 
 static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
@@ -365,37 +392,41 @@ static int read_block(struct kk_reader *r, struct h5_reader *h,
 	return 0;
 }
 
-static int h5_read(struct kk_reader *r, int axis, int64_t start,
-		   int64_t count, void *buf, struct kk_error *err)
+static int h5_read(struct kk_reader *r, const int64_t *start,
+		   const int64_t *count, void *buf, struct kk_error *err)
 {
 	struct h5_reader *h = r->impl;
 	size_t esize = kk_dtype_size(r->info.dtype);
-	hsize_t s[3] = {0, 0, 0}, c[3];
-	int64_t v0, v1, v, run, per_frame;
-	int i, rc;
+	hsize_t s[3], c[3];
+	int64_t v, run, per_frame = 1;
+	int i, rc = 0;
 
-	for (i = 0; i < r->info.rank; i++)
-		c[i] = r->info.dims[i];
-	s[axis] = start;
-	c[axis] = count;
-	if (!h->frames)
-		return read_block(r, h, s, c, buf, err);
-	/* NXtomo: runs of consecutive file frames, one hyperslab each. */
-	v0 = axis == 0 ? start : 0;
-	v1 = axis == 0 ? start + count : r->info.dims[0];
-	per_frame = (int64_t)c[1] * c[2];
-	for (v = v0; v < v1; v += run) {
-		for (run = 1; v + run < v1 &&
-		     h->frames[v + run] == h->frames[v] + run; run++)
-			;
-		s[0] = h->frames[v];
-		c[0] = run;
-		rc = read_block(r, h, s, c, (char *)buf +
-				(size_t)((v - v0) * per_frame) * esize, err);
-		if (rc)
-			return rc;
+	kk_h5_lock();
+	for (i = 0; i < r->info.rank; i++) {
+		s[i] = (hsize_t)start[i];
+		c[i] = (hsize_t)count[i];
+		if (i > 0)
+			per_frame *= count[i];
 	}
-	return 0;
+	if (!h->frames) {
+		rc = read_block(r, h, s, c, buf, err);
+		kk_h5_unlock();
+		return rc;
+	}
+	/* NXtomo: runs of consecutive file frames, one hyperslab each. */
+	for (v = 0; v < count[0] && !rc; v += run) {
+		const int64_t *f = h->frames + start[0];
+
+		for (run = 1; v + run < count[0] && f[v + run] == f[v] + run;
+		     run++)
+			;
+		s[0] = (hsize_t)f[v];
+		c[0] = (hsize_t)run;
+		rc = read_block(r, h, s, c, (char *)buf +
+				(size_t)(v * per_frame) * esize, err);
+	}
+	kk_h5_unlock();
+	return rc;
 }
 
 static void h5_close(struct kk_reader *r)

@@ -12,8 +12,13 @@
 
 #include "io_impl.h"
 
-/* Switch off HDF5's printing of its error stack (once). */
+/* Switch off HDF5's printing of its error stack (once a thread). */
 void kk_h5_quiet(void);
+/* Around HDF5 calls that may run while another thread uses HDF5 (the
+ * streaming pipeline's reads and writes): a lock where the library is
+ * not thread safe, nothing where it is.  Also quiets HDF5 in the thread. */
+void kk_h5_lock(void);
+void kk_h5_unlock(void);
 
 /* HDF5's innermost error as one sentence, e.g. "truncated file: eof =
  * 96 (...)"; the text lives in st.  Clears the stack. */

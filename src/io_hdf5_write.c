@@ -76,6 +76,7 @@ static int h5_write(struct kk_writer *w, int axis, int64_t start,
 		c[i] = w->info.dims[i];
 	s[axis] = start;
 	c[axis] = count;
+	kk_h5_lock();
 	mspace = kk_h5_slab(h->fspace, w->info.rank, s, c);
 	st = -1;
 	if (mspace >= 0)
@@ -84,9 +85,10 @@ static int h5_write(struct kk_writer *w, int axis, int64_t start,
 	if (mspace >= 0)
 		H5Sclose(mspace);
 	if (st < 0)
-		return kk_fail(err, KK_EIO, "cannot write '%s': %s", w->name,
-			       kk_h5_error(&ws));
-	return 0;
+		kk_fail(err, KK_EIO, "cannot write '%s': %s", w->name,
+			kk_h5_error(&ws));
+	kk_h5_unlock();
+	return st < 0 ? err->code : 0;
 }
 
 static void h5_release(struct h5_writer *h)

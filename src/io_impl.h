@@ -14,10 +14,11 @@
 #include "io.h"
 
 struct kk_reader_ops {
-	/* Read stored indices [start, start + count) of stored axis and all
-	 * of the others, in the stored dtype (r->info.dtype), C order. */
-	int (*read)(struct kk_reader *r, int axis, int64_t start,
-		    int64_t count, void *buf, struct kk_error *err);
+	/* Read the box [start[i], start[i] + count[i]) of the stored array
+	 * (r->info.rank entries, already checked against its shape), in
+	 * the stored dtype (r->info.dtype), dense C order. */
+	int (*read)(struct kk_reader *r, const int64_t *start,
+		    const int64_t *count, void *buf, struct kk_error *err);
 	void (*close)(struct kk_reader *r);
 };
 

@@ -23,11 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <tiffio.h>
 
 /* ---- libtiff's messages ---------------------------------------------- */
 
-static char tiff_error[512];
+/* libtiff reports through one global handler: each thread keeps its
+ * own last message (a reader and a writer may run at once). */
+static _Thread_local char tiff_error[512];
 
 static void on_tiff_error(const char *module, const char *fmt, va_list ap)
 {
@@ -44,15 +47,17 @@ static void on_tiff_warning(const char *module, const char *fmt, va_list ap)
 	(void)ap;
 }
 
-void kk_tiff_init(void)
+static void set_handlers(void)
 {
-	static int done;
-
-	if (done)
-		return;
 	TIFFSetErrorHandler(on_tiff_error);
 	TIFFSetWarningHandler(on_tiff_warning);
-	done = 1;
+}
+
+void kk_tiff_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, set_handlers);
 }
 
 /* Before each call whose failure we report, so no stale text is used. */

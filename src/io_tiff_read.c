@@ -480,27 +480,22 @@ static int read_tiles(struct tiff_reader *t, int64_t r0, int64_t r1,
 	return 0;
 }
 
-static int tr_read(struct kk_reader *r, int axis, int64_t start,
-		   int64_t count, void *buf, struct kk_error *err)
+static int tr_read(struct kk_reader *r, const int64_t *start,
+		   const int64_t *count, void *buf, struct kk_error *err)
 {
 	struct tiff_reader *t = r->impl;
-	int64_t dims[3] = {t->npages, t->height, t->width};
-	int64_t lo[3] = {0, 0, 0}, hi[3] = {t->npages, t->height, t->width};
+	int64_t lo[3] = {0, 0, 0}, hi[3] = {1, t->height, t->width};
 	unsigned char *dst = buf;
 	int64_t p, step;
-	int rc;
+	int a, rc;
 
 	/* A 2-D stack is one page: its axes are the rows and columns. */
-	if (r->info.rank == 2)
-		axis++;
-	if (axis < 0 || axis > 2 || start < 0 || count < 0 ||
-	    start > dims[axis] - count)
-		return kk_fail(err, KK_ERUNTIME, "internal error: reading "
-			       "%lld + %lld along axis %d of %s",
-			       (long long)start, (long long)count, axis,
-			       r->name);
-	lo[axis] = start;
-	hi[axis] = start + count;
+	for (a = 0; a < r->info.rank; a++) {
+		int k = a + 3 - r->info.rank;
+
+		lo[k] = start[a];
+		hi[k] = start[a] + count[a];
+	}
 	step = (hi[1] - lo[1]) * (hi[2] - lo[2]) * (int64_t)t->esize;
 	for (p = lo[0]; p < hi[0]; p++, dst += step) {
 		rc = select_page(t, p, err);

@@ -261,6 +261,101 @@ START_TEST(tiff_inputs)
 }
 END_TEST
 
+/* Every box of a few shapes, read through kk_reader_read_box, against
+ * value_of; frames maps the 3-D view's z to the stored z (NXtomo). */
+static void check_boxes(const char *spec, const int64_t want[3],
+			enum kk_dtype t, const int *frames)
+{
+	static const int64_t boxes[][6] = {
+		{0, 0, 0, 1, 1, 1}, {1, 2, 0, 2, 3, NX}, {0, 5, 2, 3, 1, 4},
+		{2, 0, 6, 1, 6, 1}, {0, 1, 1, 3, 4, 5},
+	};
+	struct kk_error err = {0};
+	struct kk_reader *r;
+	float buf[N];
+	size_t b;
+
+	ck_assert_msg(kk_reader_open(&r, spec, &err) == 0, "%s", err.msg);
+	ck_assert(kk_reader_expect(r, want, 0, "a stack", "z,y,x",
+				   &err) == 0);
+	for (b = 0; b < sizeof(boxes) / sizeof(boxes[0]); b++) {
+		const int64_t *s = boxes[b], *c = boxes[b] + 3;
+		int64_t z, y, x, i = 0;
+
+		if (s[0] + c[0] > want[0])
+			continue;
+		ck_assert_msg(kk_reader_read_box(r, s, c, buf, &err) == 0,
+			      "%s", err.msg);
+		for (z = s[0]; z < s[0] + c[0]; z++)
+			for (y = s[1]; y < s[1] + c[1]; y++)
+				for (x = s[2]; x < s[2] + c[2]; x++, i++) {
+					double e = value_of(t, frames ?
+							    frames[z] : z, y,
+							    x);
+
+					ck_assert_msg(fabs(buf[i] - e) <=
+						      (t == KK_F16 ? 0.25 : 0),
+						      "%s %s box %zu at %lld "
+						      "%lld %lld: %g, want %g",
+						      spec, kk_dtype_name(t), b,
+						      (long long)z, (long long)y,
+						      (long long)x, buf[i], e);
+				}
+	}
+	/* Outside the stack: an error, not a read. */
+	{
+		const int64_t s[3] = {0, 4, 0}, c[3] = {1, 3, 1};
+
+		ck_assert_int_eq(kk_reader_read_box(r, s, c, buf, &err),
+				 KK_ERUNTIME);
+		ck_assert_ptr_nonnull(strstr(err.msg, "outside axis 1"));
+	}
+	kk_reader_close(r);
+}
+
+START_TEST(box_reads)
+{
+	char *dir = tu_mkdtemp(), *h5 = tu_path(dir, "in.h5");
+	char *tif = tu_path(dir, "in.tif"), *img = tu_path(dir, "img.h5");
+	char *nx = tu_path(dir, "scan.nxs");
+	enum kk_dtype t = input_types[_i];
+	const int64_t full[3] = {NZ, NY, NX}, one[3] = {1, NY, NX};
+	const int64_t three[3] = {3, NY, NX};
+	const int frames[3] = {1, 3, 4};
+	int32_t keys[NZ] = {2, 0, 1, 0, 0};
+	hsize_t n = NZ;
+	hid_t f, s, d;
+	int variant;
+
+	write_h5(h5, "/data", t, 3);
+	check_boxes(h5, full, t, NULL);
+	for (variant = 0; variant < 2; variant++) {
+		write_tiff(tif, t, variant, 0);
+		check_boxes(tif, full, t, NULL);
+	}
+	/* A 2-D file is a stack of one. */
+	write_h5(img, "/data", t, 2);
+	check_boxes(img, one, t, NULL);
+	/* NXtomo: frames 1, 3 and 4 are the projections. */
+	write_h5(nx, "/entry/instrument/detector/data", t, 3);
+	f = H5Fopen(nx, H5F_ACC_RDWR, H5P_DEFAULT);
+	s = H5Screate_simple(1, &n, NULL);
+	d = H5Dcreate2(f, "/entry/instrument/detector/image_key",
+		       H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT,
+		       H5P_DEFAULT);
+	H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, keys);
+	H5Dclose(d);
+	H5Sclose(s);
+	H5Fclose(f);
+	check_boxes(nx, three, t, frames);
+	free(h5);
+	free(tif);
+	free(img);
+	free(nx);
+	tu_rmdir(dir);
+}
+END_TEST
+
 /* ---- outputs ------------------------------------------------------- */
 
 /* Is anything named like a kkit temporary left in dir? */
@@ -829,6 +924,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, hdf5_inputs, 0, ntypes);
 	tcase_add_loop_test(tc, tiff_inputs, 0, ntypes);
+	tcase_add_loop_test(tc, box_reads, 0, ntypes);
 	tcase_add_loop_test(tc, writer_round_trip, 0, 4 * 3 * 3);
 	tcase_add_test(tc, two_d_files);
 	tcase_add_test(tc, shape_mismatch);
