@@ -1,10 +1,12 @@
 /*
  * bp.cu: backprojection, voxel-driven, with ASTRA's weights.
  *
- * One thread per (x, y) column of the volume and KK_ZSIZE voxels along
- * z; each loops over the views of the launch and reads the projections
- * through a 2D layered texture (a layer per view) with hardware bilinear
- * filtering, zero outside the detector.
+ * One thread per (x, y) column of a slab of the volume (slices [z0, z0 +
+ * nz), the buffer holding just those) and KK_ZSIZE voxels along z; each
+ * loops over the views of the launch and reads the projections through
+ * a 2D layered texture (a layer per view) with hardware bilinear
+ * filtering, zero outside it.  The texture holds detector rows [row0,
+ * row0 + its height): every row the slab's voxels see.
  *
  * Each view has three float4 in constant memory, affine functions of
  * the voxel index (x, y, z, 1) worked out on the host in double:
@@ -29,12 +31,13 @@
 __constant__ float4 kk_bp_views[3 * KK_BATCH];
 
 extern "C" __global__ void kk_bp(vol_t *vol, cudaTextureObject_t proj,
-				 int nx, int ny, int nz, int nviews,
-				 int first_layer)
+				 int nx, int ny, int z0, int nz, int nviews,
+				 int first_layer, float row0)
 {
 	const int x = blockIdx.x * blockDim.x + threadIdx.x;
 	const int y = blockIdx.y * blockDim.y + threadIdx.y;
-	const int z0 = blockIdx.z * KK_ZSIZE;
+	const int zl = blockIdx.z * KK_ZSIZE;       /* in the slab */
+	const int zg = z0 + zl;                     /* in the volume */
 	float acc[KK_ZSIZE];
 	int i, k;
 
@@ -46,9 +49,9 @@ extern "C" __global__ void kk_bp(vol_t *vol, cudaTextureObject_t proj,
 		const float4 cu = kk_bp_views[3 * k];
 		const float4 cv = kk_bp_views[3 * k + 1];
 		const float4 cd = kk_bp_views[3 * k + 2];
-		float u = cu.w + x * cu.x + y * cu.y + z0 * cu.z;
-		float v = cv.w + x * cv.x + y * cv.y + z0 * cv.z;
-		float d = cd.w + x * cd.x + y * cd.y + z0 * cd.z;
+		float u = cu.w + x * cu.x + y * cu.y + zg * cu.z;
+		float v = cv.w + x * cv.x + y * cv.y + zg * cv.z;
+		float d = cd.w + x * cd.x + y * cd.y + zg * cd.z;
 
 		for (i = 0; i < KK_ZSIZE; i++) {
 			if (d > 0.0f) {
@@ -56,15 +59,16 @@ extern "C" __global__ void kk_bp(vol_t *vol, cudaTextureObject_t proj,
 				float w = KK_POWER == 2 ? r * r : r;
 
 				acc[i] += w * tex2DLayered<float>(
-					proj, u * r, v * r, first_layer + k);
+					proj, u * r, v * r - row0,
+					first_layer + k);
 			}
 			u += cu.z;
 			v += cv.z;
 			d += cd.z;
 		}
 	}
-	for (i = 0; i < KK_ZSIZE && z0 + i < nz; i++) {
-		vol_t *p = vol + ((long long)(z0 + i) * ny + y) * nx + x;
+	for (i = 0; i < KK_ZSIZE && zl + i < nz; i++) {
+		vol_t *p = vol + ((long long)(zl + i) * ny + y) * nx + x;
 
 		KK_VOL_STORE(p, KK_VOL_READ(p) + acc[i]);
 	}

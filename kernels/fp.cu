@@ -7,6 +7,13 @@
  * samples each slice bilinearly, zero outside the volume; the sum times
  * the ray's length per slice is the line integral.
  *
+ * The volume may come in slabs: the buffer holds slices [zbase, zbase +
+ * its depth), only slices [zlo, zhi) count and the rest of the volume is
+ * taken as zero, so that the projections of the slabs add up to the
+ * whole volume's (KK_FP_ACCUMULATE adds to the output instead of
+ * storing).  A launch computes detector rows [row_lo, row_hi) only: the
+ * rows whose rays cross the slab.
+ *
  * Coordinates are voxel indices (voxel centres at 0 .. n-1).  A ray is
  * described by where it crosses the middle slice jc of the volume along
  * KK_AXIS, (ac, bc), and by its slopes (da, db) per slice; all four are
@@ -15,15 +22,15 @@
  *   m = M . (1, c, r),
  * likewise bc and db.  The host works the coefficients out in double
  * and scales them so that m is about 1: a far source costs no float
- * precision.  Each view has five float4 in constant memory:
+ * precision.  Each view of a launch has five float4 in constant memory:
  *   [0] Na, source slice (cone)   [1] Nb, sign of the ray along the
- *   axis (cone; 0 parallel)       [2] Pa, position in the output
+ *   axis (cone; 0 parallel)       [2] Pa, the view's number (int bits)
  *   [3] Pb, unused                [4] M, unused
  *
  * Defines: KK_CONE, KK_AXIS, KK_FP_TEX (0: loads and bilinear arithmetic
- * in float32; 1: a 3D texture with hardware filtering), KK_VOL_HALF,
- * KK_PROJ_HALF, KK_WHERE_ANGLE / _ROW / _COL (the position, 0 slowest, of
- * each projection axis in the output).
+ * in float32; 1: a 3D texture with hardware filtering, of the whole
+ * volume), KK_VOL_HALF, KK_FP_ACCUMULATE, KK_WHERE_ANGLE / _ROW / _COL
+ * (the position, 0 slowest, of each projection axis in the output).
  */
 #include "kk_common.cuh"
 
@@ -35,6 +42,9 @@
 #endif
 #ifndef KK_FP_TEX
 #define KK_FP_TEX 0
+#endif
+#ifndef KK_FP_ACCUMULATE
+#define KK_FP_ACCUMULATE 0
 #endif
 #ifndef KK_WHERE_ANGLE
 #define KK_WHERE_ANGLE 0
@@ -55,13 +65,19 @@ __constant__ float4 kk_fp_views[5 * KK_FP_BATCH];
 struct kk_fp_dims {
 	int n[3];           /* nx, ny, nz */
 	float vox[3];       /* voxel size along x, y, z */
-	int nrows, ncols, nviews;
+	int nrows, ncols;
+	int nviews;         /* views the output holds */
+	int view0;          /* the output's first view */
+	int zbase;          /* the slice the volume buffer starts at */
+	int zlo, zhi;       /* the slices that count */
+	int row_lo, row_hi; /* the rows to compute */
 };
 
 #if KK_FP_TEX
 __device__ __forceinline__ float sample(cudaTextureObject_t vol,
 					const vol_t *unused,
-					const kk_fp_dims &d, int j, float pa,
+					const kk_fp_dims &d, const int *lo,
+					const int *hi, int j, float pa,
 					float pb)
 {
 	float p[3];
@@ -69,12 +85,14 @@ __device__ __forceinline__ float sample(cudaTextureObject_t vol,
 	p[KK_AXIS] = j + 0.5f;
 	p[KK_A] = pa + 0.5f;
 	p[KK_B] = pb + 0.5f;
+	p[2] -= d.zbase;
 	return tex3D<float>(vol, p[0], p[1], p[2]);
 }
 #else
 __device__ __forceinline__ float sample(cudaTextureObject_t unused,
 					const vol_t *vol,
-					const kk_fp_dims &d, int j, float pa,
+					const kk_fp_dims &d, const int *lo,
+					const int *hi, int j, float pa,
 					float pb)
 {
 	const long long sx = 1, sy = d.n[0], sz = (long long)d.n[0] * d.n[1];
@@ -82,21 +100,21 @@ __device__ __forceinline__ float sample(cudaTextureObject_t unused,
 	float fa = floorf(pa), fb = floorf(pb);
 	int ia = (int)fa, ib = (int)fb;
 	float wa = pa - fa, wb = pb - fb;
-	const vol_t *base = vol + (long long)j * s[KK_AXIS];
+	const long long o = (long long)j * s[KK_AXIS] - d.zbase * sz;
 	float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
-	bool a0 = ia >= 0 && ia < d.n[KK_A];
-	bool a1 = ia + 1 >= 0 && ia + 1 < d.n[KK_A];
-	bool b0 = ib >= 0 && ib < d.n[KK_B];
-	bool b1 = ib + 1 >= 0 && ib + 1 < d.n[KK_B];
+	bool a0 = ia >= lo[KK_A] && ia < hi[KK_A];
+	bool a1 = ia + 1 >= lo[KK_A] && ia + 1 < hi[KK_A];
+	bool b0 = ib >= lo[KK_B] && ib < hi[KK_B];
+	bool b1 = ib + 1 >= lo[KK_B] && ib + 1 < hi[KK_B];
 
 	if (a0 && b0)
-		v00 = KK_VOL_LOAD(base + ia * s[KK_A] + ib * s[KK_B]);
+		v00 = KK_VOL_LOAD(vol + o + ia * s[KK_A] + ib * s[KK_B]);
 	if (a0 && b1)
-		v01 = KK_VOL_LOAD(base + ia * s[KK_A] + (ib + 1) * s[KK_B]);
+		v01 = KK_VOL_LOAD(vol + o + ia * s[KK_A] + (ib + 1) * s[KK_B]);
 	if (a1 && b0)
-		v10 = KK_VOL_LOAD(base + (ia + 1) * s[KK_A] + ib * s[KK_B]);
+		v10 = KK_VOL_LOAD(vol + o + (ia + 1) * s[KK_A] + ib * s[KK_B]);
 	if (a1 && b1)
-		v11 = KK_VOL_LOAD(base + (ia + 1) * s[KK_A] +
+		v11 = KK_VOL_LOAD(vol + o + (ia + 1) * s[KK_A] +
 				  (ib + 1) * s[KK_B]);
 	return (1.0f - wa) * ((1.0f - wb) * v00 + wb * v01) +
 	       wa * ((1.0f - wb) * v10 + wb * v11);
@@ -108,19 +126,19 @@ __device__ __forceinline__ float affine(float4 f, float c, float r)
 	return fmaf(f.y, c, fmaf(f.z, r, f.x));
 }
 
-extern "C" __global__ void kk_fp(proj_t *proj, const vol_t *vol,
-				 cudaTextureObject_t tex, kk_fp_dims d,
-				 int first)
+extern "C" __global__ void kk_fp(float *proj, const vol_t *vol,
+				 cudaTextureObject_t tex, kk_fp_dims d)
 {
 	const int col = blockIdx.x * blockDim.x + threadIdx.x;
-	const int row = blockIdx.y * blockDim.y + threadIdx.y;
-	const int k = first + blockIdx.z;
+	const int row = d.row_lo + blockIdx.y * blockDim.y + threadIdx.y;
+	const int k = blockIdx.z;
 	const int jc = d.n[KK_AXIS] / 2;
+	const int lo3[3] = {0, 0, d.zlo}, hi3[3] = {d.n[0], d.n[1], d.zhi};
 	float4 na, nb, pa4, pb4, m4;
 	float m, ac, bc, da, db, lo, hi, len, sum = 0.0f;
 	int j, j0, j1;
 
-	if (col >= d.ncols || row >= d.nrows)
+	if (col >= d.ncols || row >= d.row_hi)
 		return;
 	na = kk_fp_views[5 * k];
 	nb = kk_fp_views[5 * k + 1];
@@ -137,28 +155,30 @@ extern "C" __global__ void kk_fp(proj_t *proj, const vol_t *vol,
 
 		len = sqrtf(wa * wa + wb * wb + d.vox[KK_AXIS] * d.vox[KK_AXIS]);
 	}
-	/* The slices where the sample is within a voxel of the volume, as
-	 * the CPU reference clips them (j relative to jc). */
-	lo = -(float)jc;
-	hi = d.n[KK_AXIS] - 1.0f - jc;
+	/* The slices where the sample is within a voxel of the slices that
+	 * count, as the CPU reference clips them (j relative to jc). */
+	lo = (float)(lo3[KK_AXIS] - jc);
+	hi = (float)(hi3[KK_AXIS] - 1 - jc);
 	if (da != 0.0f) {
-		float s0 = (-1.0f - ac) / da, s1 = (d.n[KK_A] - ac) / da;
+		float s0 = (lo3[KK_A] - 1.0f - ac) / da;
+		float s1 = (hi3[KK_A] - ac) / da;
 
 		lo = fmaxf(lo, fminf(s0, s1));
 		hi = fminf(hi, fmaxf(s0, s1));
-	} else if (ac <= -1.0f || ac >= d.n[KK_A]) {
+	} else if (ac <= lo3[KK_A] - 1.0f || ac >= hi3[KK_A]) {
 		hi = lo - 1.0f;
 	}
 	if (db != 0.0f) {
-		float s0 = (-1.0f - bc) / db, s1 = (d.n[KK_B] - bc) / db;
+		float s0 = (lo3[KK_B] - 1.0f - bc) / db;
+		float s1 = (hi3[KK_B] - bc) / db;
 
 		lo = fmaxf(lo, fminf(s0, s1));
 		hi = fminf(hi, fmaxf(s0, s1));
-	} else if (bc <= -1.0f || bc >= d.n[KK_B]) {
+	} else if (bc <= lo3[KK_B] - 1.0f || bc >= hi3[KK_B]) {
 		hi = lo - 1.0f;
 	}
-	j0 = lo > hi ? 1 : max((int)floorf(lo), -jc);
-	j1 = lo > hi ? 0 : min((int)ceilf(hi), d.n[KK_AXIS] - 1 - jc);
+	j0 = lo > hi ? 1 : max((int)floorf(lo), lo3[KK_AXIS] - jc);
+	j1 = lo > hi ? 0 : min((int)ceilf(hi), hi3[KK_AXIS] - 1 - jc);
 #if KK_CONE
 	/* Only in front of the source: slice na.w; the ray moves along the
 	 * axis in the direction of sign(nb.w * m). */
@@ -173,19 +193,23 @@ extern "C" __global__ void kk_fp(proj_t *proj, const vol_t *vol,
 	}
 #endif
 	for (j = j0; j <= j1; j++)
-		sum += sample(tex, vol, d, j + jc, fmaf((float)j, da, ac),
-			      fmaf((float)j, db, bc));
+		sum += sample(tex, vol, d, lo3, hi3, j + jc,
+			      fmaf((float)j, da, ac), fmaf((float)j, db, bc));
 	sum *= len;
 	{
 		long long pos[3], dims[3], at;
 
-		pos[KK_WHERE_ANGLE] = __float_as_int(pa4.w);
+		pos[KK_WHERE_ANGLE] = __float_as_int(pa4.w) - d.view0;
 		pos[KK_WHERE_ROW] = row;
 		pos[KK_WHERE_COL] = col;
 		dims[KK_WHERE_ANGLE] = d.nviews;
 		dims[KK_WHERE_ROW] = d.nrows;
 		dims[KK_WHERE_COL] = d.ncols;
 		at = (pos[0] * dims[1] + pos[1]) * dims[2] + pos[2];
-		KK_PROJ_STORE(proj + at, sum);
+#if KK_FP_ACCUMULATE
+		proj[at] += sum;
+#else
+		proj[at] = sum;
+#endif
 	}
 }

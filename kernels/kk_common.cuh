@@ -4,18 +4,16 @@
  * in a directory and point kkit at it with --kernel-dir to run it without
  * rebuilding kkit.
  *
- * Storage types are chosen by KK_VOL_HALF and KK_PROJ_HALF (0: float32,
- * 1: IEEE float16); arithmetic is always float32.  No CUDA headers are
- * needed: half precision is converted with the PTX cvt instruction.
+ * The volume's storage type is chosen by KK_VOL_HALF (0: float32, 1:
+ * IEEE float16); arithmetic is always float32, and so are forward
+ * projections (they add up over slabs).  No CUDA headers are needed:
+ * half precision is converted with the PTX cvt instruction.
  */
 #ifndef KK_COMMON_CUH
 #define KK_COMMON_CUH
 
 #ifndef KK_VOL_HALF
 #define KK_VOL_HALF 0
-#endif
-#ifndef KK_PROJ_HALF
-#define KK_PROJ_HALF 0
 #endif
 /* Views whose parameters one launch holds in constant memory. */
 #ifndef KK_BATCH
@@ -50,14 +48,6 @@ typedef float vol_t;
 #define KK_VOL_LOAD(p) __ldg(p)
 #define KK_VOL_STORE(p, v) (*(p) = (v))
 #define KK_VOL_READ(p) (*(p))
-#endif
-
-#if KK_PROJ_HALF
-typedef kk_half proj_t;
-#define KK_PROJ_STORE(p, v) (*(p) = kk_f2h(v))
-#else
-typedef float proj_t;
-#define KK_PROJ_STORE(p, v) (*(p) = (v))
 #endif
 
 #endif

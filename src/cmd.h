@@ -18,7 +18,8 @@
 #include "geometry.h"
 #include "io.h"
 #include "msg.h"
-#include "projector.h"
+#include "device.h"
+#include "stream.h"
 
 int cmd_phantom(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
@@ -35,6 +36,7 @@ struct kk_run_opts {
 	struct kk_axes axes;
 	struct kk_write_opts write;
 	struct kk_device_opts dev;
+	struct kk_stream_opts stream;
 	int threads;
 	bool help;
 };
@@ -53,6 +55,10 @@ enum {
 	OPT_KERNEL_DIR,
 	OPT_NO_CACHE,
 	OPT_STORAGE,
+	OPT_MEM_LIMIT,
+	OPT_HOST_MEM_LIMIT,
+	OPT_CHUNK,
+	OPT_NO_PINNED,
 	OPT_FIRST_OWN = 1100, /* commands number their own from here */
 };
 #define KK_COMMON_LONGOPTS                                              \
@@ -72,6 +78,10 @@ enum {
 	{"kernel-dir", required_argument, NULL, OPT_KERNEL_DIR},        \
 	{"no-cache", no_argument, NULL, OPT_NO_CACHE},                  \
 	{"storage", required_argument, NULL, OPT_STORAGE},              \
+	{"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},          \
+	{"host-mem-limit", required_argument, NULL, OPT_HOST_MEM_LIMIT},\
+	{"chunk", required_argument, NULL, OPT_CHUNK},                  \
+	{"no-pinned", no_argument, NULL, OPT_NO_PINNED},                \
 	{"progress", no_argument, NULL, OPT_PROGRESS},                  \
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS}
 
@@ -99,10 +109,35 @@ int kk_usage_error(const char *cmd, const struct kk_error *err);
 /* Print err and return its exit status. */
 int kk_finish(const struct kk_error *err);
 
-/* Open the projector the options ask for and say which with -v. */
-int kk_open_projector(const struct kk_run_opts *o,
-		      const struct kk_geometry *g, struct kk_projector **p,
-		      struct kk_error *err);
+/* The options of fp and bp after their input and output, for --help. */
+#define KK_RUN_USAGE                                                    \
+	"      --proj-axes ORDER  axis order of the projections:\n"        \
+	"                         angle,row,col (default) or row,angle,col\n"\
+	"                         (ASTRA's, also 'astra')\n"                \
+	"      --dtype TYPE       float32 (default), float16 or uint16\n"   \
+	"      --range LO:HI      uint16: the values stored as 0 and 65535\n"\
+	"      --device DEV       auto (default), gpu or cpu\n"             \
+	"      --gpu N            the GPU to use (default 0; kkit info)\n"  \
+	"      --storage TYPE     GPU storage: float32 (default) or float16\n"\
+	"      --kernel-dir DIR   edited kernels to use instead of kkit's\n"\
+	"      --no-cache         compile the GPU kernels afresh\n"         \
+	"      --mem-limit SIZE   device memory to use (default: what is\n" \
+	"                         free), e.g. 8G\n"                         \
+	"      --host-mem-limit SIZE\n"                                     \
+	"                         host memory kkit may use in all\n"        \
+	"      --chunk N          views a chunk (default: about 256 MiB)\n" \
+	"      --no-pinned        pageable host buffers, not pinned ones\n" \
+	"  -j, --threads N        CPU threads (default: all)\n"             \
+	"  -f, --force            replace an existing output\n"             \
+	"  -q, --quiet            print errors only\n"                      \
+	"  -v, --verbose          say what is done, and how fast\n"         \
+	"      --progress         show progress even when not on a "        \
+	"terminal\n"                                                        \
+	"  -h, --help             show this help\n"
+
+/* Open the device the options ask for and say which with -v. */
+int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,
+		   struct kk_error *err);
 
 /* Load the geometry and, with -v, say what it is. */
 int kk_load_geometry(const char *path, unsigned flags,
@@ -133,8 +168,7 @@ float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err);
 
 /* Slabs of at most this many bytes keep memory use bounded. */
 #define KK_SLAB_BYTES ((int64_t)256 << 20)
-/* Volume slices, or projection views, in one such slab (at least 1). */
+/* Volume slices in one such slab (at least 1). */
 int64_t kk_slab_slices(const struct kk_geometry *g);
-int64_t kk_slab_views(const struct kk_geometry *g);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "cmd.h"
+#include "budget.h"
 #include "parallel.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@ void kk_run_opts_init(struct kk_run_opts *o)
 	o->write.dtype = KK_F32;
 	o->threads = kk_cpu_count();
 	kk_device_opts_default(&o->dev);
+	kk_stream_opts_default(&o->stream);
 }
 
 /* "LO:HI" with LO < HI, both finite. */
@@ -92,6 +94,7 @@ int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
 		return 1;
 	case OPT_PROJ_AXES:
 		rc = kk_axes_parse(arg, &o->axes, err);
+		o->stream.axes = o->axes;
 		return rc ? rc : 1;
 	case OPT_DTYPE:
 		if (kk_dtype_parse(arg, &o->write.dtype) != 0 ||
@@ -144,6 +147,36 @@ int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
 		}
 		return kk_fail(err, KK_EUSAGE, "invalid --storage '%s': "
 			       "expected float32 or float16", arg);
+	case OPT_MEM_LIMIT:
+		rc = kk_parse_size(arg, "--mem-limit", &o->stream.mem_limit,
+				   err);
+		if (!rc && !o->stream.mem_limit)
+			rc = kk_fail(err, KK_EUSAGE, "invalid --mem-limit "
+				     "'%s': expected more than nothing", arg);
+		return rc ? rc : 1;
+	case OPT_HOST_MEM_LIMIT:
+		rc = kk_parse_size(arg, "--host-mem-limit",
+				   &o->stream.host_mem_limit, err);
+		if (!rc && !o->stream.host_mem_limit)
+			rc = kk_fail(err, KK_EUSAGE, "invalid --host-mem-limit "
+				     "'%s': expected more than nothing", arg);
+		return rc ? rc : 1;
+	case OPT_CHUNK: {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		if (end == arg || *end || errno || v < 1)
+			return kk_fail(err, KK_EUSAGE, "invalid --chunk '%s': "
+				       "expected a number of views, 1 or more",
+				       arg);
+		o->stream.chunk = v;
+		return 1;
+	}
+	case OPT_NO_PINNED:
+		o->stream.pinned = false;
+		return 1;
 	case OPT_PROGRESS:
 		kk_msg_set_progress(1);
 		return 1;
@@ -190,14 +223,13 @@ int kk_finish(const struct kk_error *err)
 	return kk_exit_status(err);
 }
 
-int kk_open_projector(const struct kk_run_opts *o,
-		      const struct kk_geometry *g, struct kk_projector **p,
-		      struct kk_error *err)
+int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,
+		   struct kk_error *err)
 {
-	int rc = kk_projector_open(p, g, &o->dev, err);
+	int rc = kk_device_open(d, &o->dev, err);
 
 	if (!rc)
-		kk_msg_verbose("device: %s", kk_projector_name(*p));
+		kk_msg_verbose("device: %s", (*d)->name);
 	return rc;
 }
 
@@ -234,11 +266,6 @@ static int64_t per_slab(int64_t bytes_each, int64_t count)
 int64_t kk_slab_slices(const struct kk_geometry *g)
 {
 	return per_slab(4 * g->vol.nx * g->vol.ny, g->vol.nz);
-}
-
-int64_t kk_slab_views(const struct kk_geometry *g)
-{
-	return per_slab(4 * g->nrows * g->ncols, g->nviews);
 }
 
 float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err)

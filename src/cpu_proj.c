@@ -14,22 +14,31 @@
 #include <string.h>
 
 /* Element strides of a chunk for the logical axes angle, row, col. */
-static void chunk_strides(const struct kk_geometry *g, int64_t nviews,
-			  const struct kk_axes *axes, int64_t stride[3])
+static void chunk_strides(const struct kk_geometry *g,
+			  const struct kk_proj_chunk *c, int64_t stride[3])
 {
 	int64_t len[3], dims[3];
 	int a;
 
-	len[KK_ANGLE] = nviews;
-	len[KK_ROW] = g->nrows;
+	len[KK_ANGLE] = c->nviews;
+	len[KK_ROW] = c->nrows;
 	len[KK_COL] = g->ncols;
 	for (a = 0; a < 3; a++)
-		dims[axes->where[a]] = len[a];
+		dims[c->axes.where[a]] = len[a];
 	for (a = 0; a < 3; a++) {
-		int p = axes->where[a];
+		int p = c->axes.where[a];
 
 		stride[a] = p == 2 ? 1 : p == 1 ? dims[2] : dims[1] * dims[2];
 	}
+}
+
+void kk_cpu_run_default(struct kk_cpu_run *run)
+{
+	memset(run, 0, sizeof(*run));
+	run->nthreads = kk_cpu_count();
+	run->interp = KK_INTERP_EXACT;
+	run->row_lo = 0;
+	run->row_hi = INT64_MAX;
 }
 
 /*
@@ -56,11 +65,12 @@ static double bilinear(double v00, double v01, double v10, double v11,
 
 struct fp_ctx {
 	const struct kk_geometry *g;
-	const float *vol;
+	const struct kk_vol_slab *vol;
 	struct kk_proj_chunk *out;
 	int64_t stride[3];
-	enum kk_interp interp;
-	struct kk_progress *progress;
+	int64_t row_lo, nrows;      /* rows computed */
+	const struct kk_cpu_run *run;
+	double per_item;            /* progress units */
 };
 
 /* World point -> continuous voxel index (voxel centres at integers). */
@@ -95,14 +105,17 @@ int kk_fp_axis(const struct kk_geometry *g, const struct kk_view *w)
 /*
  * One ray: origin o and direction dir in voxel index units, ray length
  * per unit of index along k in world units.  t_min excludes what lies
- * behind a cone source.
+ * behind a cone source.  Voxels outside the slab count as zero.
  */
-static double trace(const struct kk_volume_geom *v, const float *vol,
-		    int k, const double *o, const double *dir, double len,
-		    double t_min, enum kk_interp interp)
+static double trace(const struct kk_volume_geom *v,
+		    const struct kk_vol_slab *vol, int k, const double *o,
+		    const double *dir, double len, double t_min,
+		    enum kk_interp interp)
 {
-	const int64_t n[3] = {v->nx, v->ny, v->nz};
+	const int64_t lo3[3] = {0, 0, vol->z0};
+	const int64_t hi3[3] = {v->nx, v->ny, vol->z0 + vol->nz};
 	const int64_t stride[3] = {1, v->nx, v->nx * v->ny};
+	const int64_t origin = vol->z0 * stride[2];
 	int a = k == 0 ? 1 : 0, b = k == 2 ? 1 : 2;
 	double da, db, a0, b0, lo, hi, sum = 0;
 	int64_t j, j0, j1;
@@ -114,23 +127,23 @@ static double trace(const struct kk_volume_geom *v, const float *vol,
 	db = dir[b] / dir[k];
 	a0 = o[a] - o[k] * da;
 	b0 = o[b] - o[k] * db;
-	lo = 0;
-	hi = (double)(n[k] - 1);
-	/* Slices where the sample is within one voxel of the volume. */
+	lo = (double)lo3[k];
+	hi = (double)(hi3[k] - 1);
+	/* Slices where the sample is within one voxel of the slab. */
 	if (da != 0) {
-		double s0 = (-1 - a0) / da, s1 = (n[a] - a0) / da;
+		double s0 = (lo3[a] - 1 - a0) / da, s1 = (hi3[a] - a0) / da;
 
 		lo = fmax(lo, fmin(s0, s1));
 		hi = fmin(hi, fmax(s0, s1));
-	} else if (a0 <= -1 || a0 >= n[a]) {
+	} else if (a0 <= lo3[a] - 1 || a0 >= hi3[a]) {
 		return 0;
 	}
 	if (db != 0) {
-		double s0 = (-1 - b0) / db, s1 = (n[b] - b0) / db;
+		double s0 = (lo3[b] - 1 - b0) / db, s1 = (hi3[b] - b0) / db;
 
 		lo = fmax(lo, fmin(s0, s1));
 		hi = fmin(hi, fmax(s0, s1));
-	} else if (b0 <= -1 || b0 >= n[b]) {
+	} else if (b0 <= lo3[b] - 1 || b0 >= hi3[b]) {
 		return 0;
 	}
 	/* Cone: only in front of the source (t > t_min). */
@@ -142,10 +155,10 @@ static double trace(const struct kk_volume_geom *v, const float *vol,
 		return 0;
 	j0 = (int64_t)floor(lo);
 	j1 = (int64_t)ceil(hi);
-	if (j0 < 0)
-		j0 = 0;
-	if (j1 > n[k] - 1)
-		j1 = n[k] - 1;
+	if (j0 < lo3[k])
+		j0 = lo3[k];
+	if (j1 > hi3[k] - 1)
+		j1 = hi3[k] - 1;
 	if (dir[k] > 0 && t_min > -INFINITY && j0 < o[k] + t_min * dir[k])
 		j0++;
 	else if (dir[k] < 0 && t_min > -INFINITY &&
@@ -156,21 +169,23 @@ static double trace(const struct kk_volume_geom *v, const float *vol,
 		double ia = floor(pa), ib = floor(pb);
 		double fa = pa - ia, fb = pb - ib;
 		int64_t xa = (int64_t)ia, xb = (int64_t)ib;
-		const float *s = vol + j * stride[k];
+		const int64_t base = j * stride[k] - origin;
+		const float *s = vol->data;
 		double v00 = 0, v01 = 0, v10 = 0, v11 = 0;
-		bool a_in = xa >= 0 && xa < n[a];
-		bool a1_in = xa + 1 >= 0 && xa + 1 < n[a];
-		bool b_in = xb >= 0 && xb < n[b];
-		bool b1_in = xb + 1 >= 0 && xb + 1 < n[b];
+		bool a_in = xa >= lo3[a] && xa < hi3[a];
+		bool a1_in = xa + 1 >= lo3[a] && xa + 1 < hi3[a];
+		bool b_in = xb >= lo3[b] && xb < hi3[b];
+		bool b1_in = xb + 1 >= lo3[b] && xb + 1 < hi3[b];
 
 		if (a_in && b_in)
-			v00 = s[xa * stride[a] + xb * stride[b]];
+			v00 = s[base + xa * stride[a] + xb * stride[b]];
 		if (a_in && b1_in)
-			v01 = s[xa * stride[a] + (xb + 1) * stride[b]];
+			v01 = s[base + xa * stride[a] + (xb + 1) * stride[b]];
 		if (a1_in && b_in)
-			v10 = s[(xa + 1) * stride[a] + xb * stride[b]];
+			v10 = s[base + (xa + 1) * stride[a] + xb * stride[b]];
 		if (a1_in && b1_in)
-			v11 = s[(xa + 1) * stride[a] + (xb + 1) * stride[b]];
+			v11 = s[base + (xa + 1) * stride[a] +
+				(xb + 1) * stride[b]];
 		sum += bilinear(v00, v01, v10, v11, fa, fb, interp);
 	}
 	return sum * len;
@@ -185,10 +200,10 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 	int64_t item, col;
 
 	for (item = begin; item < end; item++) {
-		int64_t lv = item / g->nrows, row = item % g->nrows;
+		int64_t lv = item / c->nrows, row = c->row_lo + item % c->nrows;
 		const struct kk_view *w = &g->views[c->out->view0 + lv];
 		float *out = c->out->data + lv * c->stride[KK_ANGLE] +
-			     row * c->stride[KK_ROW];
+			     (row - c->out->row0) * c->stride[KK_ROW];
 		int k = kk_fp_axis(g, w), i;
 		double vr = row - 0.5 * g->nrows + 0.5, o[3];
 
@@ -197,6 +212,7 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 		for (col = 0; col < g->ncols; col++) {
 			double uc = col - 0.5 * g->ncols + 0.5;
 			double p[3], dw[3], di[3], len;
+			float sum;
 
 			for (i = 0; i < 3; i++)
 				p[i] = w->det[i] + uc * w->u[i] + vr * w->v[i];
@@ -211,13 +227,54 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 			di[1] = dw[1] / v->dy;
 			di[2] = dw[2] / v->dz;
 			len = di[k] != 0 ? sqrt(kk_dot(dw, dw)) / fabs(di[k]) : 0;
-			out[col * c->stride[KK_COL]] = (float)trace(
-				v, c->vol, k, o, di, len,
-				g->cone ? 0 : -INFINITY, c->interp);
+			sum = (float)trace(v, c->vol, k, o, di, len,
+					   g->cone ? 0 : -INFINITY,
+					   c->run->interp);
+			if (c->run->accumulate)
+				out[col * c->stride[KK_COL]] += sum;
+			else
+				out[col * c->stride[KK_COL]] = sum;
 		}
-		if (c->progress)
-			kk_progress_add(c->progress, 1.0 / g->nrows);
+		if (c->run->progress)
+			kk_progress_add(c->run->progress, c->per_item);
 	}
+}
+
+int kk_cpu_fp_slab(const struct kk_geometry *g, const struct kk_vol_slab *vol,
+		   struct kk_proj_chunk *out, const struct kk_cpu_run *run,
+		   struct kk_error *err)
+{
+	struct fp_ctx c;
+	int64_t lo = run->row_lo > out->row0 ? run->row_lo : out->row0;
+	int64_t hi = out->row0 + out->nrows;
+
+	if (run->row_hi < hi)
+		hi = run->row_hi;
+	if (out->view0 < 0 || out->view0 + out->nviews > g->nviews ||
+	    out->row0 < 0 || out->row0 + out->nrows > g->nrows ||
+	    vol->z0 < 0 || vol->z0 + vol->nz > g->vol.nz)
+		return kk_fail(err, KK_ERUNTIME, "internal error: views %lld "
+			       "+ %lld, rows %lld + %lld or slices %lld + "
+			       "%lld are not in the geometry",
+			       (long long)out->view0, (long long)out->nviews,
+			       (long long)out->row0, (long long)out->nrows,
+			       (long long)vol->z0, (long long)vol->nz);
+	memset(&c, 0, sizeof(c));
+	c.g = g;
+	c.vol = vol;
+	c.out = out;
+	c.run = run;
+	c.row_lo = lo;
+	c.nrows = hi > lo ? hi - lo : 0;
+	chunk_strides(g, out, c.stride);
+	if (c.nrows == 0 || out->nviews == 0) {
+		if (run->progress)
+			kk_progress_add(run->progress, run->units);
+		return 0;
+	}
+	c.per_item = run->units / (double)(out->nviews * c.nrows);
+	return kk_parallel_for(out->nviews * c.nrows, run->nthreads, fp_rows,
+			       &c, err);
 }
 
 int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
@@ -233,15 +290,15 @@ int kk_cpu_fp_interp(const struct kk_geometry *g, const float *vol,
 		     enum kk_interp interp, struct kk_progress *progress,
 		     struct kk_error *err)
 {
-	struct fp_ctx c = {g, vol, out, {0, 0, 0}, interp, progress};
+	struct kk_vol_slab slab = {(float *)vol, 0, g->vol.nz};
+	struct kk_cpu_run run;
 
-	if (out->view0 < 0 || out->view0 + out->nviews > g->nviews)
-		return kk_fail(err, KK_ERUNTIME, "views %lld to %lld are not "
-			       "in the geometry", (long long)out->view0,
-			       (long long)(out->view0 + out->nviews - 1));
-	chunk_strides(g, out->nviews, &out->axes, c.stride);
-	return kk_parallel_for(out->nviews * g->nrows, nthreads, fp_rows, &c,
-			       err);
+	kk_cpu_run_default(&run);
+	run.nthreads = nthreads;
+	run.interp = interp;
+	run.progress = progress;
+	run.units = (double)out->nviews;
+	return kk_cpu_fp_slab(g, &slab, out, &run, err);
 }
 
 int64_t kk_fp_steep_views(const struct kk_geometry *g)
@@ -344,15 +401,14 @@ void kk_bp_view_setup(const struct kk_geometry *g, const struct kk_view *w,
 struct bp_ctx {
 	const struct kk_geometry *g;
 	const struct kk_proj_chunk *in;
-	float *vol;
+	struct kk_vol_slab *vol;
 	struct kk_bp_view *views;
 	int64_t stride[3];
-	enum kk_interp interp;
-	double progress_per_line;
-	struct kk_progress *progress;
+	const struct kk_cpu_run *run;
+	double per_line;
 };
 
-/* Bilinear sample of one view's image, zero outside the detector. */
+/* Bilinear sample of one view's image, zero outside it. */
 static double sample(const float *img, int64_t srow, int64_t scol,
 		     int64_t nrows, int64_t ncols, double row, double col,
 		     enum kk_interp interp)
@@ -361,7 +417,7 @@ static double sample(const float *img, int64_t srow, int64_t scol,
 	int64_t r, c;
 	bool r0, r1, c0, c1;
 
-	/* Off the detector (NaN too): zero, and no cast of a huge value. */
+	/* Off the image (NaN too): zero, and no cast of a huge value. */
 	if (!(row > -1 && row < nrows && col > -1 && col < ncols))
 		return 0;
 	ir = floor(row);
@@ -386,22 +442,24 @@ static double sample(const float *img, int64_t srow, int64_t scol,
 	return bilinear(v00, v01, v10, v11, fr, fc, interp);
 }
 
-/* Items are (z, y) lines of the volume. */
+/* Items are (z, y) lines of the slab. */
 static void bp_lines(void *arg, int64_t begin, int64_t end)
 {
 	struct bp_ctx *c = arg;
 	const struct kk_geometry *g = c->g;
 	const struct kk_volume_geom *vol = &g->vol;
 	double *acc = malloc((size_t)vol->nx * sizeof(*acc));
-	double cu = 0.5 * g->ncols - 0.5, cv = 0.5 * g->nrows - 0.5;
+	/* Row coordinates of the chunk's own rows. */
+	double cu = 0.5 * g->ncols - 0.5;
+	double cv = 0.5 * g->nrows - 0.5 - c->in->row0;
 	int64_t item, lv, ix;
 
 	if (!acc)
 		abort(); /* a line of doubles; nothing sane to do */
 	for (item = begin; item < end; item++) {
-		int64_t iz = item / vol->ny, iy = item % vol->ny;
+		int64_t iz = c->vol->z0 + item / vol->ny, iy = item % vol->ny;
 		double x[3];
-		float *out = c->vol + item * vol->nx;
+		float *out = c->vol->data + item * vol->nx;
 
 		x[1] = vol->ymin + (iy + 0.5) * vol->dy;
 		x[2] = vol->zmin + (iz + 0.5) * vol->dz;
@@ -429,16 +487,55 @@ static void bp_lines(void *arg, int64_t begin, int64_t end)
 					wgt *= m;
 				acc[ix] += wgt * sample(img,
 					c->stride[KK_ROW], c->stride[KK_COL],
-					g->nrows, g->ncols, v / d + cv,
-					u / d + cu, c->interp);
+					c->in->nrows, g->ncols, v / d + cv,
+					u / d + cu, c->run->interp);
 			}
 		}
 		for (ix = 0; ix < vol->nx; ix++)
 			out[ix] += (float)acc[ix];
-		if (c->progress)
-			kk_progress_add(c->progress, c->progress_per_line);
+		if (c->run->progress)
+			kk_progress_add(c->run->progress, c->per_line);
 	}
 	free(acc);
+}
+
+int kk_cpu_bp_slab(const struct kk_geometry *g,
+		   const struct kk_proj_chunk *in, struct kk_vol_slab *vol,
+		   const struct kk_cpu_run *run, struct kk_error *err)
+{
+	struct bp_ctx c;
+	int64_t i, lines = vol->nz * g->vol.ny;
+	int rc;
+
+	if (in->view0 < 0 || in->view0 + in->nviews > g->nviews ||
+	    in->row0 < 0 || in->row0 + in->nrows > g->nrows ||
+	    vol->z0 < 0 || vol->z0 + vol->nz > g->vol.nz)
+		return kk_fail(err, KK_ERUNTIME, "internal error: views %lld "
+			       "+ %lld, rows %lld + %lld or slices %lld + "
+			       "%lld are not in the geometry",
+			       (long long)in->view0, (long long)in->nviews,
+			       (long long)in->row0, (long long)in->nrows,
+			       (long long)vol->z0, (long long)vol->nz);
+	memset(&c, 0, sizeof(c));
+	c.g = g;
+	c.in = in;
+	c.vol = vol;
+	c.run = run;
+	chunk_strides(g, in, c.stride);
+	if (lines == 0 || in->nviews == 0 || in->nrows == 0) {
+		if (run->progress)
+			kk_progress_add(run->progress, run->units);
+		return 0;
+	}
+	c.per_line = run->units / (double)lines;
+	c.views = malloc((size_t)in->nviews * sizeof(*c.views));
+	if (!c.views)
+		return kk_fail(err, KK_ENOMEM, "out of memory");
+	for (i = 0; i < in->nviews; i++)
+		kk_bp_view_setup(g, &g->views[in->view0 + i], &c.views[i]);
+	rc = kk_parallel_for(lines, run->nthreads, bp_lines, &c, err);
+	free(c.views);
+	return rc;
 }
 
 int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
@@ -454,29 +551,13 @@ int kk_cpu_bp_interp(const struct kk_geometry *g,
 		     enum kk_interp interp, struct kk_progress *progress,
 		     struct kk_error *err)
 {
-	struct bp_ctx c;
-	int64_t i, lines = g->vol.nz * g->vol.ny;
-	int rc;
+	struct kk_vol_slab slab = {vol, 0, g->vol.nz};
+	struct kk_cpu_run run;
 
-	if (in->view0 < 0 || in->view0 + in->nviews > g->nviews)
-		return kk_fail(err, KK_ERUNTIME, "views %lld to %lld are not "
-			       "in the geometry", (long long)in->view0,
-			       (long long)(in->view0 + in->nviews - 1));
-	memset(&c, 0, sizeof(c));
-	c.g = g;
-	c.in = in;
-	c.vol = vol;
-	c.progress = progress;
-	c.interp = interp;
-	c.progress_per_line = (double)in->nviews / lines;
-	chunk_strides(g, in->nviews, &in->axes, c.stride);
-	c.views = malloc((size_t)(in->nviews ? in->nviews : 1) *
-			 sizeof(*c.views));
-	if (!c.views)
-		return kk_fail(err, KK_ENOMEM, "out of memory");
-	for (i = 0; i < in->nviews; i++)
-		kk_bp_view_setup(g, &g->views[in->view0 + i], &c.views[i]);
-	rc = kk_parallel_for(lines, nthreads, bp_lines, &c, err);
-	free(c.views);
-	return rc;
+	kk_cpu_run_default(&run);
+	run.nthreads = nthreads;
+	run.interp = interp;
+	run.progress = progress;
+	run.units = (double)in->nviews;
+	return kk_cpu_bp_slab(g, in, &slab, &run, err);
 }

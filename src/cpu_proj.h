@@ -33,18 +33,27 @@
 #ifndef KK_CPU_PROJ_H
 #define KK_CPU_PROJ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "array.h"
 #include "geometry.h"
 #include "msg.h"
 
-/* Projections of views [view0, view0 + nviews), stored in axes order
- * with lengths nviews (angle), g->nrows (row) and g->ncols (col). */
+/* Projections of views [view0, view0 + nviews) and detector rows
+ * [row0, row0 + nrows), stored in axes order with lengths nviews
+ * (angle), nrows (row) and g->ncols (col). */
 struct kk_proj_chunk {
 	float *data;
 	int64_t view0, nviews;
+	int64_t row0, nrows;
 	struct kk_axes axes;
+};
+
+/* Slices [z0, z0 + nz) of the volume: nz x ny x nx floats. */
+struct kk_vol_slab {
+	float *data;
+	int64_t z0, nz;
 };
 
 /*
@@ -62,6 +71,27 @@ enum kk_interp {
 	KK_INTERP_TEXTURE,
 };
 
+/* How a run goes; kk_cpu_run_default() gives exact weights, all rows,
+ * no accumulation, all CPUs and no progress. */
+struct kk_cpu_run {
+	int nthreads;
+	enum kk_interp interp;
+	bool accumulate;          /* fp: add to out instead of storing */
+	int64_t row_lo, row_hi;   /* fp: the rows of out to compute (the
+				   * others are left alone) */
+	struct kk_progress *progress; /* given units, bit by bit */
+	double units;
+};
+void kk_cpu_run_default(struct kk_cpu_run *run);
+
+/*
+ * Forward project the slab (the rest of the volume counts as zero) into
+ * rows [row_lo, row_hi) of out.  Projections are linear: the slabs'
+ * results add up to the whole volume's, to rounding.
+ */
+int kk_cpu_fp_slab(const struct kk_geometry *g, const struct kk_vol_slab *vol,
+		   struct kk_proj_chunk *out, const struct kk_cpu_run *run,
+		   struct kk_error *err);
 /* Forward project vol (nz x ny x nx) into every element of out. */
 int kk_cpu_fp(const struct kk_geometry *g, const float *vol,
 	      struct kk_proj_chunk *out, int nthreads,
@@ -95,7 +125,15 @@ struct kk_bp_view {
 void kk_bp_view_setup(const struct kk_geometry *g, const struct kk_view *w,
 		      struct kk_bp_view *b);
 
-/* Backproject the chunk and add the result to vol. */
+/*
+ * Backproject the chunk into the slab, adding to it.  Rows the chunk
+ * does not hold count as zero: give it every row the slab's voxels see
+ * (kk_rows_window).
+ */
+int kk_cpu_bp_slab(const struct kk_geometry *g,
+		   const struct kk_proj_chunk *in, struct kk_vol_slab *vol,
+		   const struct kk_cpu_run *run, struct kk_error *err);
+/* Backproject the chunk and add the result to vol (the whole volume). */
 int kk_cpu_bp(const struct kk_geometry *g, const struct kk_proj_chunk *in,
 	      float *vol, int nthreads, struct kk_progress *progress,
 	      struct kk_error *err);

@@ -281,6 +281,12 @@ int kk_gpu_open(struct kk_gpu **out, int ordinal,
 	if (!rc)
 		rc = KK_CU(g, err, cuStreamCreate, &g->stream,
 			   CU_STREAM_NON_BLOCKING);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamCreate, &g->up,
+			   CU_STREAM_NON_BLOCKING);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamCreate, &g->down,
+			   CU_STREAM_NON_BLOCKING);
 	if (rc)
 		goto fail;
 	rc = kk_kernels_init(g, kopts, err);
@@ -302,6 +308,10 @@ void kk_gpu_close(struct kk_gpu *g)
 		kk_kernels_release(g);
 		if (g->stream)
 			g->cu.cuStreamDestroy(g->stream);
+		if (g->up)
+			g->cu.cuStreamDestroy(g->up);
+		if (g->down)
+			g->cu.cuStreamDestroy(g->down);
 		g->cu.cuCtxSetCurrent(NULL);
 		g->cu.cuDevicePrimaryCtxRelease(g->dev);
 	}

@@ -41,7 +41,9 @@
 	X(cuMemcpy3DAsync) X(cuTexObjectCreate) X(cuTexObjectDestroy)   \
 	X(cuGetErrorName) X(cuGetErrorString) X(cuEventCreate)          \
 	X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)    \
-	X(cuEventDestroy) X(cuFuncGetAttribute)
+	X(cuEventDestroy) X(cuFuncGetAttribute) X(cuStreamWaitEvent)    \
+	X(cuEventQuery) X(cuMemHostAlloc) X(cuMemFreeHost)              \
+	X(cuMemcpyDtoDAsync)
 
 #define KK_NV_FUNCTIONS(X)                                              \
 	X(nvrtcVersion) X(nvrtcGetErrorString) X(nvrtcCreateProgram)    \
@@ -75,14 +77,16 @@ int kk_nv_result(const struct kk_nvrtc *nv, nvrtcResult r,
 #define KK_NV(g, err, fn, ...)                                          \
 	kk_nv_result(&(g)->nv, (g)->nv.fn(__VA_ARGS__), #fn, (err))
 
-/* One device and its primary context, current on the calling thread. */
+/* One device and its primary context, current on the calling thread;
+ * three streams, so that copies in both directions overlap kernels. */
 struct kk_gpu {
 	struct kk_cuda cu;
 	struct kk_nvrtc nv;
 	int ordinal;
 	CUdevice dev;
 	CUcontext ctx;
-	CUstream stream;
+	CUstream stream;            /* kernels */
+	CUstream up, down;          /* copies to and from the device */
 	char name[256];
 	int cc_major, cc_minor;
 	int sm_count;

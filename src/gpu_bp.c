@@ -1,14 +1,22 @@
 /*
- * gpu_bp.c: backprojection on a GPU (kernels/bp.cu).
+ * gpu_bp.c: the backprojection engine on a GPU (kernels/bp.cu).
  *
- * The volume being summed stays on the device.  Each chunk of views goes
- * into a 2D layered texture, a layer per view, KK_GPU_BATCH views at a
- * time: views stored angle first go in one copy; ASTRA's order (row,
- * angle, col) in one strided copy per view, the copy engine gathering
- * the rows, so no transposed copy is made on the host; float16 storage
- * and other orders are gathered while converting.
+ * Volume buffers are plain device memory; projection buffers are 2D
+ * layered arrays (a layer per view) read through texture objects with
+ * hardware bilinear filtering.  Uploads go on the copy-in stream,
+ * kernels on the compute stream, downloads on the copy-out stream, and
+ * events order them: a projection buffer is not overwritten while a
+ * kernel reads it, a volume buffer is not cleared before its download.
+ *
+ * Projections come with the angle or the row first and the columns
+ * last: angle first in one copy, row first in a strided copy per view
+ * (the copy engine gathers the rows), so no transpose is made.  The
+ * views' parameters are worked out once, kept on the device and copied
+ * into constant memory KK_GPU_BATCH views a launch.
  */
 #include "config.h"
+#include "cpu_proj.h"
+#include "engine.h"
 #include "gpu_proj.h"
 #include "kernels.h"
 
@@ -18,23 +26,24 @@
 
 #ifdef HAVE_CUDA_HEADERS
 
-struct kk_gpu_bp {
+#define MAX_BUF 2
+
+struct gpu_bp {
+	struct kk_bp_engine base;
 	struct kk_gpu *g;
-	const struct kk_geometry *geo;
-	struct kk_gpu_proj_opts o;
-	CUdeviceptr vol;
-	CUarray array;          /* layers: a view each */
-	CUtexObject tex;
-	int layers;
-	int power, zsize;
+	size_t vol_es, proj_es;
+	CUdeviceptr vol[MAX_BUF];
+	CUevent vol_ready[MAX_BUF];    /* its clear and kernels are done */
+	CUevent vol_free[MAX_BUF];     /* its last download is done */
+	CUarray array[MAX_BUF];
+	CUtexObject tex[MAX_BUF];
+	CUevent proj_ready[MAX_BUF];   /* its upload is done */
+	CUevent proj_free[MAX_BUF];    /* the kernels reading it are done */
+	CUdeviceptr params;            /* 12 floats a view, every view */
 	CUfunction fn;
-	CUdeviceptr sym;        /* kk_bp_views in constant memory */
-	float *params;          /* 12 floats a view of a batch */
-	void *staging;
-	size_t staging_cap;
-	CUevent ev0, ev1;       /* around the last launch */
-	bool timing;            /* a launch is between them */
-	double kernel_ms;
+	CUdeviceptr sym;               /* kk_bp_views in constant memory */
+	int power, zsize;
+	struct kk_gpu_timer timer;
 };
 
 /* An affine function of the world point, as one of the voxel index. */
@@ -79,328 +88,313 @@ static void view_params(const struct kk_geometry *g, const struct kk_view *w,
 	/* float4 order: x, y, z coefficients then the constant (w). */
 }
 
-int kk_gpu_bp_create(struct kk_gpu_bp **out, struct kk_gpu *g,
-		     const struct kk_geometry *geo,
-		     const struct kk_gpu_proj_opts *o, struct kk_error *err)
+static int upload_params(struct gpu_bp *b, struct kk_error *err)
 {
-	const struct kk_volume_geom *v = &geo->vol;
-	size_t nvox = (size_t)v->nx * v->ny * v->nz, es = o->vol_half ? 2 : 4;
-	struct kk_gpu_bp *bp = calloc(1, sizeof(*bp));
+	const struct kk_geometry *g = b->base.geo;
+	size_t bytes = (size_t)g->nviews * 12 * sizeof(float);
+	float *p = malloc(bytes);
+	int64_t i;
+	int rc;
+
+	if (!p)
+		return kk_fail(err, KK_ENOMEM, "out of memory");
+	for (i = 0; i < g->nviews; i++)
+		view_params(g, &g->views[i], p + 12 * i);
+	rc = KK_CU(b->g, err, cuMemAlloc, &b->params, bytes);
+	if (!rc)
+		rc = KK_CU(b->g, err, cuMemcpyHtoD, b->params, p, bytes);
+	free(p);
+	return rc;
+}
+
+static size_t slice_bytes(const struct gpu_bp *b)
+{
+	const struct kk_volume_geom *v = &b->base.geo->vol;
+
+	return (size_t)(v->nx * v->ny) * b->vol_es;
+}
+
+static int gbp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
+{
+	struct gpu_bp *b = (struct gpu_bp *)e;
+	struct kk_gpu *g = b->g;
+	size_t n = (size_t)e->layout.slices * slice_bytes(b) / b->vol_es;
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->stream,
+			   b->vol_free[vol], 0);
+	if (!rc)
+		rc = b->vol_es == 2
+		     ? KK_CU(g, err, cuMemsetD16Async, b->vol[vol], 0, n,
+			     g->stream)
+		     : KK_CU(g, err, cuMemsetD32Async, b->vol[vol], 0, n,
+			     g->stream);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, b->vol_ready[vol], g->stream);
+	return rc;
+}
+
+static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
+		      struct kk_hbuf *hb, struct kk_error *err)
+{
+	struct gpu_bp *b = (struct gpu_bp *)e;
+	struct kk_gpu *g = b->g;
+	const struct kk_geometry *geo = e->geo;
+	size_t row = (size_t)geo->ncols * b->proj_es;
+	size_t rows = (size_t)e->layout.rows;
+	CUDA_MEMCPY3D cp;
+	int64_t k;
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->up, b->proj_free[proj],
+			   0);
+	if (!rc)
+		rc = kk_hbuf_copy_begin(hb, g->up, 1, nviews * rows * row,
+					err);
+	if (rc)
+		return rc;
+	memset(&cp, 0, sizeof(cp));
+	cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+	cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+	cp.dstArray = b->array[proj];
+	cp.WidthInBytes = row;
+	cp.Height = rows;
+	cp.srcHeight = rows;
+	if (e->layout.axes.where[KK_ANGLE] == 0) {
+		cp.srcHost = hb->data;
+		cp.srcPitch = row;
+		cp.Depth = nviews;
+		rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->up);
+	} else {
+		/* (row, angle, col): a view's rows are nviews rows apart. */
+		cp.srcPitch = row * nviews;
+		cp.Depth = 1;
+		for (k = 0; k < nviews && !rc; k++) {
+			cp.srcHost = (char *)hb->data + k * row;
+			cp.dstZ = k;
+			rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->up);
+		}
+	}
+	if (!rc)
+		rc = kk_hbuf_copy_end(hb, g->up, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, b->proj_ready[proj], g->up);
+	return rc;
+}
+
+static int gbp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,
+		   struct kk_error *err)
+{
+	struct gpu_bp *b = (struct gpu_bp *)e;
+	struct kk_gpu *g = b->g;
+	const struct kk_volume_geom *v = &e->geo->vol;
+	int nx = (int)v->nx, ny = (int)v->ny, z0 = (int)job->z0;
+	int nz = (int)job->nz, n = 0, layer = 0;
+	float row0 = (float)job->row0;
+	void *args[9] = {&b->vol[job->vol], &b->tex[job->proj], &nx, &ny, &z0,
+			 &nz, &n, &layer, &row0};
+	int64_t at;
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->stream,
+			   b->proj_ready[job->proj], 0);
+	if (!rc)
+		rc = kk_gpu_timer_start(g, &b->timer, e->dev, err);
+	for (at = 0; !rc && at < job->nviews; at += KK_GPU_BATCH) {
+		n = (int)(job->nviews - at < KK_GPU_BATCH ? job->nviews - at
+							   : KK_GPU_BATCH);
+		layer = (int)at;
+		/* In stream order: the previous launch has read its own. */
+		rc = KK_CU(g, err, cuMemcpyDtoDAsync, b->sym, b->params +
+			   (size_t)(job->view0 + at) * 12 * sizeof(float),
+			   (size_t)n * 12 * sizeof(float), g->stream);
+		if (!rc)
+			rc = kk_gpu_launch(g, b->fn, (nx + 15) / 16,
+					   (ny + 15) / 16,
+					   (nz + b->zsize - 1) / b->zsize, 16,
+					   16, args, err);
+	}
+	if (!rc)
+		rc = kk_gpu_timer_stop(g, &b->timer, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, b->proj_free[job->proj],
+			   g->stream);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, b->vol_ready[job->vol],
+			   g->stream);
+	if (!rc && job->progress)
+		kk_progress_add(job->progress, job->units);
+	return rc;
+}
+
+static int gbp_download(struct kk_bp_engine *e, int vol, int64_t at,
+			int64_t nz, struct kk_hbuf *hb, struct kk_error *err)
+{
+	struct gpu_bp *b = (struct gpu_bp *)e;
+	struct kk_gpu *g = b->g;
+	size_t bytes = (size_t)nz * slice_bytes(b);
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->down,
+			   b->vol_ready[vol], 0);
+	if (!rc)
+		rc = kk_hbuf_copy_begin(hb, g->down, 2, bytes, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemcpyDtoHAsync, hb->data, b->vol[vol] +
+			   (size_t)at * slice_bytes(b), bytes, g->down);
+	if (!rc)
+		rc = kk_hbuf_copy_end(hb, g->down, err);
+	/* A clear of this buffer waits for this download. */
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, b->vol_free[vol], g->down);
+	return rc;
+}
+
+static void gbp_destroy(struct kk_bp_engine *e)
+{
+	struct gpu_bp *b = (struct gpu_bp *)e;
+	struct kk_gpu *g = b->g;
+	int i;
+
+	g->cu.cuCtxSetCurrent(g->ctx);
+	g->cu.cuStreamSynchronize(g->up);
+	g->cu.cuStreamSynchronize(g->stream);
+	g->cu.cuStreamSynchronize(g->down);
+	kk_gpu_timer_release(g, &b->timer, e->dev);
+	for (i = 0; i < MAX_BUF; i++) {
+		if (b->tex[i])
+			g->cu.cuTexObjectDestroy(b->tex[i]);
+		if (b->array[i])
+			g->cu.cuArrayDestroy(b->array[i]);
+		if (b->vol[i])
+			g->cu.cuMemFree(b->vol[i]);
+		if (b->vol_ready[i])
+			g->cu.cuEventDestroy(b->vol_ready[i]);
+		if (b->vol_free[i])
+			g->cu.cuEventDestroy(b->vol_free[i]);
+		if (b->proj_ready[i])
+			g->cu.cuEventDestroy(b->proj_ready[i]);
+		if (b->proj_free[i])
+			g->cu.cuEventDestroy(b->proj_free[i]);
+	}
+	if (b->params)
+		g->cu.cuMemFree(b->params);
+	free(b);
+}
+
+static const struct kk_bp_engine_ops gpu_bp_ops = {
+	gbp_clear, gbp_upload, gbp_run, gbp_download, gbp_destroy,
+};
+
+static int create_buffers(struct gpu_bp *b, struct kk_error *err)
+{
+	const struct kk_bp_layout *l = &b->base.layout;
+	const struct kk_geometry *geo = b->base.geo;
+	struct kk_gpu *g = b->g;
 	CUDA_ARRAY3D_DESCRIPTOR ad;
+	int i, rc = 0;
+
+	for (i = 0; i < l->nvol && !rc; i++) {
+		rc = KK_CU(g, err, cuMemAlloc, &b->vol[i],
+			   (size_t)l->slices * slice_bytes(b));
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &b->vol_ready[i],
+				   CU_EVENT_DISABLE_TIMING);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &b->vol_free[i],
+				   CU_EVENT_DISABLE_TIMING);
+	}
+	memset(&ad, 0, sizeof(ad));
+	ad.Width = geo->ncols;
+	ad.Height = l->rows;
+	ad.Depth = l->views;
+	ad.Format = b->proj_es == 2 ? CU_AD_FORMAT_HALF : CU_AD_FORMAT_FLOAT;
+	ad.NumChannels = 1;
+	ad.Flags = CUDA_ARRAY3D_LAYERED;
+	for (i = 0; i < l->nproj && !rc; i++) {
+		rc = KK_CU(g, err, cuArray3DCreate, &b->array[i], &ad);
+		if (!rc)
+			rc = kk_gpu_texture(g, b->array[i], &b->tex[i], err);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &b->proj_ready[i],
+				   CU_EVENT_DISABLE_TIMING);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &b->proj_free[i],
+				   CU_EVENT_DISABLE_TIMING);
+	}
+	return rc;
+}
+
+int kk_gpu_bp_engine(struct kk_bp_engine **out, struct kk_device *d,
+		     const struct kk_geometry *geo,
+		     const struct kk_bp_layout *l, struct kk_error *err)
+{
+	const struct kk_gpu_proj_opts *o = &d->gpu_opts;
+	struct gpu_bp *b = calloc(1, sizeof(*b));
+	struct kk_gpu *g = d->gpu;
 	char defines[256];
 	CUmodule mod;
 	size_t bytes;
 	int rc;
 
 	*out = NULL;
-	if (!bp)
+	if (!b)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	bp->g = g;
-	bp->geo = geo;
-	bp->o = *o;
-	bp->power = geo->cone && !geo->is_2d ? 2 : 1;
-	bp->zsize = v->nz == 1 ? 1 : o->zsize;
-	bp->layers = geo->nviews < KK_GPU_BATCH ? (int)geo->nviews
-						: KK_GPU_BATCH;
-	bp->params = malloc(12 * sizeof(float) * bp->layers);
-	if (!bp->params) {
-		free(bp);
-		return kk_fail(err, KK_ENOMEM, "out of memory");
+	if (l->nvol > MAX_BUF || l->nproj > MAX_BUF) {
+		free(b);
+		return kk_fail(err, KK_ERUNTIME, "internal error: %d volume "
+			       "and %d projection buffers", l->nvol, l->nproj);
 	}
+	b->base.ops = &gpu_bp_ops;
+	b->base.dev = d;
+	b->base.geo = geo;
+	b->base.layout = *l;
+	b->base.proj_half = o->proj_half;
+	b->base.vol_half = o->vol_half;
+	b->g = g;
+	b->vol_es = o->vol_half ? 2 : 4;
+	b->proj_es = o->proj_half ? 2 : 4;
+	b->power = geo->cone && !geo->is_2d ? 2 : 1;
+	b->zsize = geo->vol.nz == 1 ? 1 : o->zsize;
 	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-	if (!rc) {
-		rc = KK_CU(g, err, cuMemAlloc, &bp->vol, nvox * es);
-		if (rc)
-			kk_error_prefix(err, "the volume (%.2f GiB) does not "
-					"fit on the GPU",
-					nvox * es / 1073741824.0);
-	}
 	if (!rc)
-		rc = o->vol_half ? KK_CU(g, err, cuMemsetD16Async, bp->vol, 0,
-					 nvox, g->stream)
-				 : KK_CU(g, err, cuMemsetD32Async, bp->vol, 0,
-					 nvox, g->stream);
-	if (!rc) {
-		memset(&ad, 0, sizeof(ad));
-		ad.Width = geo->ncols;
-		ad.Height = geo->nrows;
-		ad.Depth = bp->layers;
-		ad.Format = o->proj_half ? CU_AD_FORMAT_HALF
-					 : CU_AD_FORMAT_FLOAT;
-		ad.NumChannels = 1;
-		ad.Flags = CUDA_ARRAY3D_LAYERED;
-		rc = KK_CU(g, err, cuArray3DCreate, &bp->array, &ad);
-	}
+		rc = kk_gpu_timer_init(g, &b->timer, err);
 	if (!rc)
-		rc = kk_gpu_texture(g, bp->array, &bp->tex, err);
+		rc = create_buffers(b, err);
 	if (!rc)
-		rc = KK_CU(g, err, cuEventCreate, &bp->ev0, CU_EVENT_DEFAULT);
-	if (!rc)
-		rc = KK_CU(g, err, cuEventCreate, &bp->ev1, CU_EVENT_DEFAULT);
-	kk_bp_defines(defines, sizeof(defines), bp->power, bp->zsize,
+		rc = upload_params(b, err);
+	kk_bp_defines(defines, sizeof(defines), b->power, b->zsize,
 		      o->vol_half);
 	if (!rc)
-		rc = kk_kernel_get(g, "bp.cu", defines, "kk_bp", &bp->fn, &mod,
+		rc = kk_kernel_get(g, "bp.cu", defines, "kk_bp", &b->fn, &mod,
 				   err);
 	if (!rc)
-		rc = KK_CU(g, err, cuModuleGetGlobal, &bp->sym, &bytes, mod,
+		rc = KK_CU(g, err, cuModuleGetGlobal, &b->sym, &bytes, mod,
 			   "kk_bp_views");
 	if (rc) {
-		kk_gpu_bp_free(bp);
+		gbp_destroy(&b->base);
 		return rc;
 	}
-	*out = bp;
+	*out = &b->base;
 	return 0;
-}
-
-/* Views [first, first + n) of the chunk into layers 0 .. n-1. */
-static int upload(struct kk_gpu_bp *bp, const struct kk_proj_chunk *in,
-		  int64_t first, int n, struct kk_error *err)
-{
-	struct kk_gpu *g = bp->g;
-	const struct kk_geometry *geo = bp->geo;
-	const int *where = in->axes.where;
-	int64_t len[3], stride[3], r, c, k;
-	size_t es = bp->o.proj_half ? 2 : 4, per_view;
-	CUDA_MEMCPY3D cp;
-	int rc = 0, a;
-
-	len[KK_ANGLE] = in->nviews;
-	len[KK_ROW] = geo->nrows;
-	len[KK_COL] = geo->ncols;
-	for (a = 0; a < 3; a++) {
-		int p = where[a], q;
-
-		stride[a] = 1;
-		for (q = 0; q < 3; q++)
-			if (where[q] > p)
-				stride[a] *= len[q];
-	}
-	per_view = (size_t)geo->nrows * geo->ncols;
-	memset(&cp, 0, sizeof(cp));
-	cp.srcMemoryType = CU_MEMORYTYPE_HOST;
-	cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
-	cp.dstArray = bp->array;
-	cp.WidthInBytes = geo->ncols * es;
-	cp.Height = geo->nrows;
-	if (!bp->o.proj_half && where[KK_COL] == 2) {
-		/* Direct: one copy (angle first) or one a view (row first,
-		 * the copy engine gathering its rows). */
-		cp.srcPitch = stride[KK_ROW] * 4;
-		cp.srcHeight = geo->nrows;
-		if (where[KK_ANGLE] == 0) {
-			cp.srcHost = in->data + first * per_view;
-			cp.Depth = n;
-			return KK_CU(g, err, cuMemcpy3DAsync, &cp, g->stream);
-		}
-		cp.Depth = 1;
-		for (k = 0; k < n && !rc; k++) {
-			cp.srcHost = in->data + (first + k) * stride[KK_ANGLE];
-			cp.dstZ = k;
-			rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->stream);
-		}
-		return rc;
-	}
-	/* Gather into view order while converting. */
-	rc = kk_gpu_staging(&bp->staging, &bp->staging_cap,
-			    (size_t)n * per_view * es, err);
-	if (rc)
-		return rc;
-	for (k = 0; k < n; k++)
-		for (r = 0; r < geo->nrows; r++) {
-			const float *src = in->data + (first + k) *
-					   stride[KK_ANGLE] + r * stride[KK_ROW];
-			size_t at = (size_t)k * per_view + r * geo->ncols;
-
-			if (bp->o.proj_half && stride[KK_COL] == 1) {
-				kk_convert_from_f32((uint16_t *)bp->staging +
-						    at, KK_F16, src,
-						    geo->ncols, NULL, NULL);
-				continue;
-			}
-			for (c = 0; c < geo->ncols; c++) {
-				float x = src[c * stride[KK_COL]];
-
-				if (bp->o.proj_half)
-					((uint16_t *)bp->staging)[at + c] =
-						kk_f32_to_f16(x);
-				else
-					((float *)bp->staging)[at + c] = x;
-			}
-		}
-	cp.srcHost = bp->staging;
-	cp.srcPitch = geo->ncols * es;
-	cp.srcHeight = geo->nrows;
-	cp.Depth = n;
-	rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->stream);
-	/* The staging buffer is reused by the next batch: wait for it. */
-	if (!rc)
-		rc = KK_CU(g, err, cuStreamSynchronize, g->stream);
-	return rc;
-}
-
-/* After a synchronisation: add the last launch's time. */
-static int account(struct kk_gpu_bp *bp, struct kk_error *err)
-{
-	float ms = 0;
-	int rc;
-
-	if (!bp->timing)
-		return 0;
-	bp->timing = false;
-	rc = KK_CU(bp->g, err, cuEventElapsedTime, &ms, bp->ev0, bp->ev1);
-	bp->kernel_ms += ms;
-	return rc;
-}
-
-double kk_gpu_bp_kernel_ms(const struct kk_gpu_bp *bp)
-{
-	return bp->kernel_ms;
-}
-
-int kk_gpu_bp_run(struct kk_gpu_bp *bp, const struct kk_proj_chunk *in,
-		  struct kk_error *err)
-{
-	struct kk_gpu *g = bp->g;
-	const struct kk_geometry *geo = bp->geo;
-	const struct kk_volume_geom *v = &geo->vol;
-	int nx = (int)v->nx, ny = (int)v->ny, nz = (int)v->nz, n, layer0 = 0;
-	void *args[7] = {&bp->vol, &bp->tex, &nx, &ny, &nz, &n, &layer0};
-	int64_t b;
-	int i, rc;
-
-	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-	for (b = 0; !rc && b < in->nviews; b += bp->layers) {
-		n = (int)(in->nviews - b < bp->layers ? in->nviews - b
-						       : bp->layers);
-		/* The previous batch's kernel still reads the texture and
-		 * the parameters: the copies below wait for it in the
-		 * stream, and the host buffer for the copies' own sake. */
-		rc = KK_CU(g, err, cuStreamSynchronize, g->stream);
-		if (!rc)
-			rc = account(bp, err);
-		if (!rc)
-			rc = upload(bp, in, b, n, err);
-		for (i = 0; !rc && i < n; i++)
-			view_params(geo, &geo->views[in->view0 + b + i],
-				    bp->params + 12 * i);
-		if (!rc)
-			rc = KK_CU(g, err, cuMemcpyHtoDAsync, bp->sym,
-				   bp->params, (size_t)n * 12 * sizeof(float),
-				   g->stream);
-		if (!rc)
-			rc = KK_CU(g, err, cuEventRecord, bp->ev0, g->stream);
-		if (!rc)
-			rc = kk_gpu_launch(g, bp->fn, (nx + 15) / 16,
-					   (ny + 15) / 16,
-					   (nz + bp->zsize - 1) / bp->zsize, 16,
-					   16, args, err);
-		if (!rc)
-			rc = KK_CU(g, err, cuEventRecord, bp->ev1, g->stream);
-		bp->timing = !rc;
-	}
-	if (!rc)
-		rc = KK_CU(g, err, cuStreamSynchronize, g->stream);
-	if (!rc)
-		rc = account(bp, err);
-	return rc;
-}
-
-int kk_gpu_bp_result(struct kk_gpu_bp *bp, float *vol, struct kk_error *err)
-{
-	struct kk_gpu *g = bp->g;
-	const struct kk_volume_geom *v = &bp->geo->vol;
-	size_t n = (size_t)v->nx * v->ny * v->nz;
-	int rc;
-
-	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-	if (rc)
-		return rc;
-	if (!bp->o.vol_half) {
-		rc = KK_CU(g, err, cuMemcpyDtoHAsync, vol, bp->vol, n * 4,
-			   g->stream);
-		return rc ? rc : KK_CU(g, err, cuStreamSynchronize,
-				       g->stream);
-	}
-	rc = kk_gpu_staging(&bp->staging, &bp->staging_cap, n * 2, err);
-	if (!rc)
-		rc = KK_CU(g, err, cuMemcpyDtoHAsync, bp->staging, bp->vol,
-			   n * 2, g->stream);
-	if (!rc)
-		rc = KK_CU(g, err, cuStreamSynchronize, g->stream);
-	if (!rc)
-		kk_convert_to_f32(vol, bp->staging, KK_F16, n, NULL);
-	return rc;
-}
-
-void kk_gpu_bp_free(struct kk_gpu_bp *bp)
-{
-	if (!bp)
-		return;
-	bp->g->cu.cuCtxSetCurrent(bp->g->ctx);
-	bp->g->cu.cuStreamSynchronize(bp->g->stream);
-	if (bp->tex)
-		bp->g->cu.cuTexObjectDestroy(bp->tex);
-	if (bp->array)
-		bp->g->cu.cuArrayDestroy(bp->array);
-	if (bp->vol)
-		bp->g->cu.cuMemFree(bp->vol);
-	if (bp->ev0)
-		bp->g->cu.cuEventDestroy(bp->ev0);
-	if (bp->ev1)
-		bp->g->cu.cuEventDestroy(bp->ev1);
-	free(bp->params);
-	free(bp->staging);
-	free(bp);
 }
 
 #else
 
-int kk_gpu_bp_create(struct kk_gpu_bp **bp, struct kk_gpu *g,
-		     const struct kk_geometry *geo,
-		     const struct kk_gpu_proj_opts *o, struct kk_error *err)
+int kk_gpu_bp_engine(struct kk_bp_engine **e, struct kk_device *d,
+		     const struct kk_geometry *g,
+		     const struct kk_bp_layout *l, struct kk_error *err)
 {
-	*bp = NULL;
+	*e = NULL;
 	return kk_fail(err, KK_ERUNTIME, "no GPU backend in this build");
-}
-
-/* After a synchronisation: add the last launch's time. */
-static int account(struct kk_gpu_bp *bp, struct kk_error *err)
-{
-	float ms = 0;
-	int rc;
-
-	if (!bp->timing)
-		return 0;
-	bp->timing = false;
-	rc = KK_CU(bp->g, err, cuEventElapsedTime, &ms, bp->ev0, bp->ev1);
-	bp->kernel_ms += ms;
-	return rc;
-}
-
-double kk_gpu_bp_kernel_ms(const struct kk_gpu_bp *bp)
-{
-	return bp->kernel_ms;
-}
-
-int kk_gpu_bp_run(struct kk_gpu_bp *bp, const struct kk_proj_chunk *in,
-		  struct kk_error *err)
-{
-	return kk_fail(err, KK_ERUNTIME, "no GPU backend in this build");
-}
-
-int kk_gpu_bp_result(struct kk_gpu_bp *bp, float *vol, struct kk_error *err)
-{
-	return kk_fail(err, KK_ERUNTIME, "no GPU backend in this build");
-}
-
-void kk_gpu_bp_free(struct kk_gpu_bp *bp)
-{
-}
-
-double kk_gpu_bp_kernel_ms(const struct kk_gpu_bp *bp)
-{
-	return 0;
 }
 
 #endif

@@ -1,13 +1,22 @@
 /*
- * gpu_fp.c: forward projection on a GPU (kernels/fp.cu).
+ * gpu_fp.c: the forward projection engine on a GPU (kernels/fp.cu).
  *
- * The volume goes to the device once, as a plain array (the kernel
- * interpolates in float32) or as a 3D texture (hardware filtering);
- * then each chunk of views is computed in launches of at most
- * KK_GPU_BATCH views that share a stepping axis, written straight into
- * the output layout, and copied back.
+ * Volume buffers are plain device memory (the kernel interpolates in
+ * float32) or, with fp_texture, one 3D array of the whole volume read
+ * through a texture (hardware filtering).  Projection buffers hold whole
+ * views in float32, in the output's axis order.  Uploads go on the
+ * copy-in stream, kernels on the compute stream, downloads on the
+ * copy-out stream; events order them.
+ *
+ * Views are launched in groups that share a stepping axis, at most
+ * KK_GPU_FP_BATCH at a time.  Their parameters are worked out once and
+ * kept on the device sorted by (axis, view), so that the views of one
+ * axis in any range of views are one contiguous run, copied into
+ * constant memory before each launch.
  */
 #include "config.h"
+#include "cpu_proj.h"
+#include "engine.h"
 #include "gpu_proj.h"
 #include "kernels.h"
 
@@ -16,28 +25,33 @@
 
 #ifdef HAVE_CUDA_HEADERS
 
+#define MAX_BUF 2
+
 /* The kernel's struct kk_fp_dims, byte for byte. */
 struct fp_dims {
 	int n[3];
 	float vox[3];
-	int nrows, ncols, nviews;
+	int nrows, ncols, nviews, view0, zbase, zlo, zhi, row_lo, row_hi;
 };
 
-struct kk_gpu_fp {
+struct gpu_fp {
+	struct kk_fp_engine base;
 	struct kk_gpu *g;
-	const struct kk_geometry *geo;
-	struct kk_gpu_proj_opts o;
-	CUdeviceptr vol;        /* plain array, or 0 */
-	CUarray array;          /* 3D texture's array, or NULL */
+	size_t vol_es;
+	CUdeviceptr vol[MAX_BUF];      /* plain buffers, or */
+	CUarray array;                 /* the texture's whole volume */
 	CUtexObject tex;
-	CUdeviceptr proj;
-	size_t proj_bytes;
-	float *params;          /* 20 floats a view of the chunk */
-	size_t params_cap;
-	void *staging;
-	size_t staging_cap;
-	CUevent ev0, ev1;       /* around each run's launches */
-	double kernel_ms;
+	CUevent vol_ready[MAX_BUF];    /* its uploads are done */
+	CUevent vol_free[MAX_BUF];     /* the kernels reading it are done */
+	CUdeviceptr proj[MAX_BUF];
+	CUevent proj_ready[MAX_BUF];   /* its clear and kernels are done */
+	CUevent proj_free[MAX_BUF];    /* its download is done */
+	CUdeviceptr params;            /* 20 floats a view, by (axis, view) */
+	int64_t *sorted;               /* the views in that order */
+	int64_t first[4];              /* where each axis's views start */
+	CUfunction fn[3][2];           /* by axis and accumulation */
+	CUdeviceptr sym[3][2];
+	struct kk_gpu_timer timer;
 };
 
 /* World point -> voxel index coordinates (centres at integers). */
@@ -58,18 +72,19 @@ static void set4(float *p, double x, double y, double z, double w)
 }
 
 /*
- * The kernel's five float4 for view w, stepping along axis k, written to
- * output position pos: the ray through pixel (c, r) crosses the middle
- * slice jc at (Na . (1, c, r)) / m and moves (Pa . (1, c, r)) / m per
- * slice, m = M . (1, c, r), likewise for the second axis (see fp.cu).
+ * The kernel's five float4 for view number view, stepping along axis k:
+ * the ray through pixel (c, r) crosses the middle slice jc at
+ * (Na . (1, c, r)) / m and moves (Pa . (1, c, r)) / m per slice,
+ * m = M . (1, c, r), likewise for the second axis (see fp.cu).
  */
-static void view_params(const struct kk_geometry *g, const struct kk_view *w,
-			int k, int pos, float *p)
+static void view_params(const struct kk_geometry *g, int64_t view, int k,
+			float *p)
 {
+	const struct kk_view *w = &g->views[view];
 	const struct kk_volume_geom *v = &g->vol;
 	const double vox[3] = {v->dx, v->dy, v->dz};
 	const int64_t n[3] = {v->nx, v->ny, v->nz};
-	int a = k == 0 ? 1 : 0, b = k == 2 ? 1 : 2, i;
+	int a = k == 0 ? 1 : 0, b = k == 2 ? 1 : 2, i, number = (int)view;
 	double corner[3], C[3], U[3], V[3], S[3], M[3], Pa[3], Pb[3];
 	double Na[3], Nb[3], jc = (double)(n[k] / 2), ref, sign = 0;
 
@@ -126,281 +141,387 @@ static void view_params(const struct kk_geometry *g, const struct kk_view *w,
 	set4(p, Na[0], Na[1], Na[2], g->cone ? S[k] : 0);
 	set4(p + 4, Nb[0], Nb[1], Nb[2], sign);
 	set4(p + 8, Pa[0], Pa[1], Pa[2], 0);
-	memcpy(&p[11], &pos, sizeof(int));
+	memcpy(&p[11], &number, sizeof(int));
 	set4(p + 12, Pb[0], Pb[1], Pb[2], 0);
 	set4(p + 16, M[0], M[1], M[2], 0);
 }
 
-static int upload_volume(struct kk_gpu_fp *fp, const float *vol,
-			 struct kk_error *err)
+/* Sort the views by axis and put their parameters on the device. */
+static int upload_params(struct gpu_fp *f, struct kk_error *err)
 {
-	struct kk_gpu *g = fp->g;
-	const struct kk_volume_geom *v = &fp->geo->vol;
-	size_t es = fp->o.vol_half ? 2 : 4, slice = (size_t)v->nx * v->ny;
-	int64_t z, nz, slab = (64 << 20) / (int64_t)(slice * es);
-	CUDA_ARRAY3D_DESCRIPTOR ad;
-	CUDA_MEMCPY3D cp;
-	int rc = 0;
+	const struct kk_geometry *g = f->base.geo;
+	size_t bytes = (size_t)g->nviews * 20 * sizeof(float);
+	int64_t i, at[3];
+	float *p = malloc(bytes);
+	int *axis = malloc((size_t)g->nviews * sizeof(*axis));
+	int k, rc;
 
-	if (slab < 1)
-		slab = 1;
-	if (fp->o.fp_texture) {
+	f->sorted = malloc((size_t)g->nviews * sizeof(*f->sorted));
+	if (!p || !axis || !f->sorted) {
+		free(p);
+		free(axis);
+		return kk_fail(err, KK_ENOMEM, "out of memory");
+	}
+	memset(f->first, 0, sizeof(f->first));
+	for (i = 0; i < g->nviews; i++) {
+		axis[i] = kk_fp_axis(g, &g->views[i]);
+		f->first[axis[i] + 1]++;
+	}
+	for (k = 0; k < 3; k++) {
+		f->first[k + 1] += f->first[k];
+		at[k] = f->first[k];
+	}
+	for (i = 0; i < g->nviews; i++) {
+		int64_t j = at[axis[i]]++;
+
+		f->sorted[j] = i;
+		view_params(g, i, axis[i], p + 20 * j);
+	}
+	rc = KK_CU(f->g, err, cuMemAlloc, &f->params, bytes);
+	if (!rc)
+		rc = KK_CU(f->g, err, cuMemcpyHtoD, f->params, p, bytes);
+	free(p);
+	free(axis);
+	return rc;
+}
+
+/* The first position in sorted[lo, hi) whose view is >= view. */
+static int64_t lower_bound(const int64_t *sorted, int64_t lo, int64_t hi,
+			   int64_t view)
+{
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < view)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t slice_bytes(const struct gpu_fp *f)
+{
+	const struct kk_volume_geom *v = &f->base.geo->vol;
+
+	return (size_t)(v->nx * v->ny) * f->vol_es;
+}
+
+static size_t view_bytes(const struct gpu_fp *f)
+{
+	return (size_t)(f->base.geo->nrows * f->base.geo->ncols) * 4;
+}
+
+static int gfp_upload(struct kk_fp_engine *e, int vol, int64_t at,
+		      int64_t nz, struct kk_hbuf *hb, struct kk_error *err)
+{
+	struct gpu_fp *f = (struct gpu_fp *)e;
+	struct kk_gpu *g = f->g;
+	const struct kk_volume_geom *v = &e->geo->vol;
+	size_t bytes = (size_t)nz * slice_bytes(f);
+	CUDA_MEMCPY3D cp;
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->up, f->vol_free[vol],
+			   0);
+	if (!rc)
+		rc = kk_hbuf_copy_begin(hb, g->up, 1, bytes, err);
+	if (rc)
+		return rc;
+	if (!f->array) {
+		rc = KK_CU(g, err, cuMemcpyHtoDAsync, f->vol[vol] +
+			   (size_t)at * slice_bytes(f), hb->data, bytes, g->up);
+	} else {
+		memset(&cp, 0, sizeof(cp));
+		cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+		cp.srcHost = hb->data;
+		cp.srcPitch = v->nx * f->vol_es;
+		cp.srcHeight = v->ny;
+		cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+		cp.dstArray = f->array;
+		cp.dstZ = at;
+		cp.WidthInBytes = v->nx * f->vol_es;
+		cp.Height = v->ny;
+		cp.Depth = nz;
+		rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->up);
+	}
+	if (!rc)
+		rc = kk_hbuf_copy_end(hb, g->up, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, f->vol_ready[vol], g->up);
+	return rc;
+}
+
+static int gfp_clear(struct kk_fp_engine *e, int proj, int64_t nviews,
+		     struct kk_error *err)
+{
+	struct gpu_fp *f = (struct gpu_fp *)e;
+	struct kk_gpu *g = f->g;
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->stream,
+			   f->proj_free[proj], 0);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemsetD32Async, f->proj[proj], 0,
+			   (size_t)nviews * view_bytes(f) / 4, g->stream);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, f->proj_ready[proj],
+			   g->stream);
+	return rc;
+}
+
+/* The kernel of an axis and accumulation, compiled when first used. */
+static int get_kernel(struct gpu_fp *f, int axis, bool acc,
+		      struct kk_error *err)
+{
+	const struct kk_geometry *g = f->base.geo;
+	struct kk_gpu_proj_opts o = f->base.dev->gpu_opts;
+	char defines[512];
+	CUmodule mod;
+	size_t bytes;
+	int rc;
+
+	if (f->fn[axis][acc])
+		return 0;
+	o.fp_texture = f->array != NULL;
+	kk_fp_defines(defines, sizeof(defines), g->cone, axis, acc, &o,
+		      &f->base.layout.axes);
+	rc = kk_kernel_get(f->g, "fp.cu", defines, "kk_fp", &f->fn[axis][acc],
+			   &mod, err);
+	if (!rc)
+		rc = KK_CU(f->g, err, cuModuleGetGlobal, &f->sym[axis][acc],
+			   &bytes, mod, "kk_fp_views");
+	if (rc)
+		f->fn[axis][acc] = NULL;
+	return rc;
+}
+
+static int gfp_run(struct kk_fp_engine *e, const struct kk_fp_job *job,
+		   struct kk_error *err)
+{
+	struct gpu_fp *f = (struct gpu_fp *)e;
+	struct kk_gpu *g = f->g;
+	const struct kk_geometry *geo = e->geo;
+	const struct kk_volume_geom *v = &geo->vol;
+	struct fp_dims d = {
+		{(int)v->nx, (int)v->ny, (int)v->nz},
+		{(float)v->dx, (float)v->dy, (float)v->dz},
+		(int)geo->nrows, (int)geo->ncols, (int)job->nviews,
+		(int)job->view0, (int)job->base, (int)job->zlo, (int)job->zhi,
+		(int)job->row_lo, (int)job->row_hi};
+	void *args[4] = {&f->proj[job->proj], &f->vol[job->vol], &f->tex, &d};
+	bool acc = job->accumulate;
+	int64_t i0, i1, b;
+	int axis, rc;
+
+	if (f->array && (job->zlo != 0 || job->zhi != v->nz))
+		return kk_fail(err, KK_ERUNTIME, "internal error: the texture "
+			       "forward projector takes the whole volume");
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->stream,
+			   f->vol_ready[job->vol], 0);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->stream,
+			   f->proj_free[job->proj], 0);
+	if (!rc)
+		rc = kk_gpu_timer_start(g, &f->timer, e->dev, err);
+	for (axis = 0; axis < 3 && !rc; axis++) {
+		i0 = lower_bound(f->sorted, f->first[axis], f->first[axis + 1],
+				 job->view0);
+		i1 = lower_bound(f->sorted, i0, f->first[axis + 1],
+				 job->view0 + job->nviews);
+		if (i0 == i1 || job->row_hi <= job->row_lo)
+			continue;
+		rc = get_kernel(f, axis, acc, err);
+		for (b = i0; !rc && b < i1; b += KK_GPU_FP_BATCH) {
+			int64_t m = i1 - b < KK_GPU_FP_BATCH ? i1 - b
+							     : KK_GPU_FP_BATCH;
+
+			rc = KK_CU(g, err, cuMemcpyDtoDAsync, f->sym[axis][acc],
+				   f->params + (size_t)b * 20 * sizeof(float),
+				   (size_t)m * 20 * sizeof(float), g->stream);
+			if (!rc)
+				rc = kk_gpu_launch(g, f->fn[axis][acc],
+						   (unsigned)(geo->ncols + 31) /
+						   32, (unsigned)(job->row_hi -
+						   job->row_lo + 7) / 8,
+						   (unsigned)m, 32, 8, args, err);
+		}
+	}
+	if (!rc)
+		rc = kk_gpu_timer_stop(g, &f->timer, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, f->vol_free[job->vol],
+			   g->stream);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, f->proj_ready[job->proj],
+			   g->stream);
+	if (!rc && job->progress)
+		kk_progress_add(job->progress, job->units);
+	return rc;
+}
+
+static int gfp_download(struct kk_fp_engine *e, int proj, int64_t nviews,
+			struct kk_hbuf *hb, struct kk_error *err)
+{
+	struct gpu_fp *f = (struct gpu_fp *)e;
+	struct kk_gpu *g = f->g;
+	size_t bytes = (size_t)nviews * view_bytes(f);
+	int rc;
+
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->down,
+			   f->proj_ready[proj], 0);
+	if (!rc)
+		rc = kk_hbuf_copy_begin(hb, g->down, 2, bytes, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemcpyDtoHAsync, hb->data, f->proj[proj],
+			   bytes, g->down);
+	if (!rc)
+		rc = kk_hbuf_copy_end(hb, g->down, err);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, f->proj_free[proj], g->down);
+	return rc;
+}
+
+static void gfp_destroy(struct kk_fp_engine *e)
+{
+	struct gpu_fp *f = (struct gpu_fp *)e;
+	struct kk_gpu *g = f->g;
+	int i;
+
+	g->cu.cuCtxSetCurrent(g->ctx);
+	g->cu.cuStreamSynchronize(g->up);
+	g->cu.cuStreamSynchronize(g->stream);
+	g->cu.cuStreamSynchronize(g->down);
+	kk_gpu_timer_release(g, &f->timer, e->dev);
+	if (f->tex)
+		g->cu.cuTexObjectDestroy(f->tex);
+	if (f->array)
+		g->cu.cuArrayDestroy(f->array);
+	for (i = 0; i < MAX_BUF; i++) {
+		if (f->vol[i])
+			g->cu.cuMemFree(f->vol[i]);
+		if (f->proj[i])
+			g->cu.cuMemFree(f->proj[i]);
+		if (f->vol_ready[i])
+			g->cu.cuEventDestroy(f->vol_ready[i]);
+		if (f->vol_free[i])
+			g->cu.cuEventDestroy(f->vol_free[i]);
+		if (f->proj_ready[i])
+			g->cu.cuEventDestroy(f->proj_ready[i]);
+		if (f->proj_free[i])
+			g->cu.cuEventDestroy(f->proj_free[i]);
+	}
+	if (f->params)
+		g->cu.cuMemFree(f->params);
+	free(f->sorted);
+	free(f);
+}
+
+static const struct kk_fp_engine_ops gpu_fp_ops = {
+	gfp_upload, gfp_clear, gfp_run, gfp_download, gfp_destroy,
+};
+
+static int create_buffers(struct gpu_fp *f, struct kk_error *err)
+{
+	const struct kk_fp_layout *l = &f->base.layout;
+	const struct kk_volume_geom *v = &f->base.geo->vol;
+	struct kk_gpu *g = f->g;
+	CUDA_ARRAY3D_DESCRIPTOR ad;
+	int i, rc = 0;
+
+	for (i = 0; i < MAX_BUF && !rc; i++) {
+		rc = KK_CU(g, err, cuEventCreate, &f->vol_ready[i],
+			   CU_EVENT_DISABLE_TIMING);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &f->vol_free[i],
+				   CU_EVENT_DISABLE_TIMING);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &f->proj_ready[i],
+				   CU_EVENT_DISABLE_TIMING);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &f->proj_free[i],
+				   CU_EVENT_DISABLE_TIMING);
+	}
+	if (!rc && f->base.whole_volume) {
 		memset(&ad, 0, sizeof(ad));
 		ad.Width = v->nx;
 		ad.Height = v->ny;
 		ad.Depth = v->nz;
-		ad.Format = fp->o.vol_half ? CU_AD_FORMAT_HALF
+		ad.Format = f->vol_es == 2 ? CU_AD_FORMAT_HALF
 					   : CU_AD_FORMAT_FLOAT;
 		ad.NumChannels = 1;
-		rc = KK_CU(g, err, cuArray3DCreate, &fp->array, &ad);
-	} else {
-		rc = KK_CU(g, err, cuMemAlloc, &fp->vol,
-			   (size_t)v->nz * slice * es);
+		rc = KK_CU(g, err, cuArray3DCreate, &f->array, &ad);
+		if (!rc)
+			rc = kk_gpu_texture(g, f->array, &f->tex, err);
 	}
-	if (rc) {
-		kk_error_prefix(err, "the volume (%.2f GiB) does not fit on "
-				"the GPU", v->nz * slice * es / 1073741824.0);
-		return rc;
-	}
-	for (z = 0; z < v->nz && !rc; z += slab) {
-		const float *src = vol + z * slice;
-		const void *host = src;
-
-		nz = v->nz - z < slab ? v->nz - z : slab;
-		if (fp->o.vol_half) {
-			rc = kk_gpu_staging(&fp->staging, &fp->staging_cap,
-					    nz * slice * 2, err);
-			if (rc)
-				break;
-			kk_convert_from_f32(fp->staging, KK_F16, src,
-					    nz * slice, NULL, NULL);
-			host = fp->staging;
-		}
-		if (!fp->o.fp_texture) {
-			rc = KK_CU(g, err, cuMemcpyHtoD, fp->vol + z * slice *
-				   es, host, nz * slice * es);
-			continue;
-		}
-		memset(&cp, 0, sizeof(cp));
-		cp.srcMemoryType = CU_MEMORYTYPE_HOST;
-		cp.srcHost = host;
-		cp.srcPitch = v->nx * es;
-		cp.srcHeight = v->ny;
-		cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
-		cp.dstArray = fp->array;
-		cp.dstZ = z;
-		cp.WidthInBytes = v->nx * es;
-		cp.Height = v->ny;
-		cp.Depth = nz;
-		rc = KK_CU(g, err, cuMemcpy3D, &cp);
-	}
-	if (!rc && fp->o.fp_texture)
-		rc = kk_gpu_texture(g, fp->array, &fp->tex, err);
+	for (i = 0; i < l->nvol && !rc && !f->array; i++)
+		rc = KK_CU(g, err, cuMemAlloc, &f->vol[i],
+			   (size_t)l->slices * slice_bytes(f));
+	for (i = 0; i < l->nproj && !rc; i++)
+		rc = KK_CU(g, err, cuMemAlloc, &f->proj[i],
+			   (size_t)l->views * view_bytes(f));
 	return rc;
 }
 
-int kk_gpu_fp_create(struct kk_gpu_fp **out, struct kk_gpu *g,
+int kk_gpu_fp_engine(struct kk_fp_engine **out, struct kk_device *d,
 		     const struct kk_geometry *geo,
-		     const struct kk_gpu_proj_opts *o, const float *vol,
-		     struct kk_error *err)
+		     const struct kk_fp_layout *l, struct kk_error *err)
 {
-	struct kk_gpu_fp *fp = calloc(1, sizeof(*fp));
+	const struct kk_gpu_proj_opts *o = &d->gpu_opts;
+	struct gpu_fp *f = calloc(1, sizeof(*f));
+	struct kk_gpu *g = d->gpu;
 	int rc;
 
 	*out = NULL;
-	if (!fp)
+	if (!f)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	fp->g = g;
-	fp->geo = geo;
-	fp->o = *o;
+	if (l->nvol > MAX_BUF || l->nproj > MAX_BUF) {
+		free(f);
+		return kk_fail(err, KK_ERUNTIME, "internal error: %d volume "
+			       "and %d projection buffers", l->nvol, l->nproj);
+	}
+	f->base.ops = &gpu_fp_ops;
+	f->base.dev = d;
+	f->base.geo = geo;
+	f->base.layout = *l;
+	f->base.vol_half = o->vol_half;
+	/* The texture holds the whole volume (its hardware filter would
+	 * blend a slab's edge with whatever lies beyond). */
+	f->base.whole_volume = o->fp_texture && l->nvol == 1 &&
+			       l->slices == geo->vol.nz;
+	f->g = g;
+	f->vol_es = o->vol_half ? 2 : 4;
 	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
 	if (!rc)
-		rc = KK_CU(g, err, cuEventCreate, &fp->ev0, CU_EVENT_DEFAULT);
+		rc = kk_gpu_timer_init(g, &f->timer, err);
 	if (!rc)
-		rc = KK_CU(g, err, cuEventCreate, &fp->ev1, CU_EVENT_DEFAULT);
+		rc = create_buffers(f, err);
 	if (!rc)
-		rc = upload_volume(fp, vol, err);
+		rc = upload_params(f, err);
 	if (rc) {
-		kk_gpu_fp_free(fp);
+		gfp_destroy(&f->base);
 		return rc;
 	}
-	*out = fp;
+	*out = &f->base;
 	return 0;
-}
-
-double kk_gpu_fp_kernel_ms(const struct kk_gpu_fp *fp)
-{
-	return fp->kernel_ms;
-}
-
-/* Launch the views at positions list[0 .. n) of the chunk that starts
- * at view0, all stepping along axis, in batches. */
-static int launch_axis(struct kk_gpu_fp *fp, const struct kk_axes *axes,
-		       int axis, int64_t view0, const int *list, int n,
-		       const struct fp_dims *dims, struct kk_error *err)
-{
-	struct kk_gpu *g = fp->g;
-	const struct kk_geometry *geo = fp->geo;
-	char defines[512];
-	CUfunction fn;
-	CUmodule mod;
-	CUdeviceptr sym;
-	size_t bytes;
-	int b, i, first = 0, rc;
-	void *args[5];
-
-	kk_fp_defines(defines, sizeof(defines), geo->cone, axis, &fp->o,
-		      axes);
-	rc = kk_kernel_get(g, "fp.cu", defines, "kk_fp", &fn, &mod, err);
-	if (!rc)
-		rc = KK_CU(g, err, cuModuleGetGlobal, &sym, &bytes, mod,
-			   "kk_fp_views");
-	args[0] = &fp->proj;
-	args[1] = &fp->vol;
-	args[2] = &fp->tex;
-	args[3] = (void *)dims;
-	args[4] = &first;
-	for (b = 0; !rc && b < n; b += KK_GPU_FP_BATCH) {
-		int m = n - b < KK_GPU_FP_BATCH ? n - b : KK_GPU_FP_BATCH;
-		float *p = fp->params + 20 * (size_t)b;
-
-		for (i = 0; i < m; i++)
-			view_params(geo, &geo->views[view0 + list[b + i]],
-				    axis, list[b + i], p + 20 * i);
-		rc = KK_CU(g, err, cuMemcpyHtoDAsync, sym, p,
-			   (size_t)m * 20 * sizeof(float), g->stream);
-		if (!rc)
-			rc = kk_gpu_launch(g, fn, (geo->ncols + 31) / 32,
-					   (geo->nrows + 7) / 8, m, 32, 8,
-					   args, err);
-	}
-	return rc;
-}
-
-int kk_gpu_fp_run(struct kk_gpu_fp *fp, struct kk_proj_chunk *out,
-		  struct kk_error *err)
-{
-	struct kk_gpu *g = fp->g;
-	const struct kk_geometry *geo = fp->geo;
-	const struct kk_volume_geom *v = &geo->vol;
-	size_t n = (size_t)out->nviews * geo->nrows * geo->ncols;
-	size_t es = fp->o.proj_half ? 2 : 4;
-	struct fp_dims dims = {{(int)v->nx, (int)v->ny, (int)v->nz},
-			       {(float)v->dx, (float)v->dy, (float)v->dz},
-			       (int)geo->nrows, (int)geo->ncols,
-			       (int)out->nviews};
-	int *order = NULL, counts[3] = {0, 0, 0}, axis, at[3], rc;
-	int64_t i;
-
-	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-	if (rc)
-		return rc;
-	if (n * es > fp->proj_bytes) {
-		if (fp->proj)
-			g->cu.cuMemFree(fp->proj);
-		fp->proj = 0;
-		fp->proj_bytes = 0;
-		rc = KK_CU(g, err, cuMemAlloc, &fp->proj, n * es);
-		if (rc)
-			return rc;
-		fp->proj_bytes = n * es;
-	}
-	/* The views' positions in the chunk, grouped by stepping axis. */
-	order = malloc((size_t)out->nviews * sizeof(*order));
-	rc = order ? kk_gpu_staging((void **)&fp->params, &fp->params_cap,
-				    20 * sizeof(float) * out->nviews, err)
-		   : kk_fail(err, KK_ENOMEM, "out of memory");
-	if (rc)
-		goto out;
-	for (i = 0; i < out->nviews; i++)
-		counts[kk_fp_axis(geo, &geo->views[out->view0 + i])]++;
-	at[0] = 0;
-	at[1] = counts[0];
-	at[2] = counts[0] + counts[1];
-	for (i = 0; i < out->nviews; i++) {
-		axis = kk_fp_axis(geo, &geo->views[out->view0 + i]);
-		order[at[axis]++] = (int)i;
-	}
-	rc = KK_CU(g, err, cuEventRecord, fp->ev0, g->stream);
-	for (axis = 0, i = 0; axis < 3 && !rc; i += counts[axis++])
-		if (counts[axis])
-			rc = launch_axis(fp, &out->axes, axis, out->view0,
-					 order + i, counts[axis], &dims, err);
-	if (!rc)
-		rc = KK_CU(g, err, cuEventRecord, fp->ev1, g->stream);
-	if (rc)
-		goto out;
-	if (fp->o.proj_half) {
-		rc = kk_gpu_staging(&fp->staging, &fp->staging_cap, n * 2, err);
-		if (!rc)
-			rc = KK_CU(g, err, cuMemcpyDtoHAsync, fp->staging,
-				   fp->proj, n * 2, g->stream);
-	} else {
-		rc = KK_CU(g, err, cuMemcpyDtoHAsync, out->data, fp->proj,
-			   n * 4, g->stream);
-	}
-	if (!rc)
-		rc = KK_CU(g, err, cuStreamSynchronize, g->stream);
-	if (!rc) {
-		float ms = 0;
-
-		rc = KK_CU(g, err, cuEventElapsedTime, &ms, fp->ev0, fp->ev1);
-		fp->kernel_ms += ms;
-	}
-	if (!rc && fp->o.proj_half)
-		kk_convert_to_f32(out->data, fp->staging, KK_F16, n, NULL);
-out:
-	free(order);
-	return rc;
-}
-
-void kk_gpu_fp_free(struct kk_gpu_fp *fp)
-{
-	if (!fp)
-		return;
-	fp->g->cu.cuCtxSetCurrent(fp->g->ctx);
-	fp->g->cu.cuStreamSynchronize(fp->g->stream);
-	if (fp->tex)
-		fp->g->cu.cuTexObjectDestroy(fp->tex);
-	if (fp->array)
-		fp->g->cu.cuArrayDestroy(fp->array);
-	if (fp->vol)
-		fp->g->cu.cuMemFree(fp->vol);
-	if (fp->proj)
-		fp->g->cu.cuMemFree(fp->proj);
-	if (fp->ev0)
-		fp->g->cu.cuEventDestroy(fp->ev0);
-	if (fp->ev1)
-		fp->g->cu.cuEventDestroy(fp->ev1);
-	free(fp->params);
-	free(fp->staging);
-	free(fp);
 }
 
 #else
 
-int kk_gpu_fp_create(struct kk_gpu_fp **fp, struct kk_gpu *g,
-		     const struct kk_geometry *geo,
-		     const struct kk_gpu_proj_opts *o, const float *vol,
-		     struct kk_error *err)
+int kk_gpu_fp_engine(struct kk_fp_engine **e, struct kk_device *d,
+		     const struct kk_geometry *g,
+		     const struct kk_fp_layout *l, struct kk_error *err)
 {
-	*fp = NULL;
+	*e = NULL;
 	return kk_fail(err, KK_ERUNTIME, "no GPU backend in this build");
-}
-
-int kk_gpu_fp_run(struct kk_gpu_fp *fp, struct kk_proj_chunk *out,
-		  struct kk_error *err)
-{
-	return kk_fail(err, KK_ERUNTIME, "no GPU backend in this build");
-}
-
-void kk_gpu_fp_free(struct kk_gpu_fp *fp)
-{
-}
-
-double kk_gpu_fp_kernel_ms(const struct kk_gpu_fp *fp)
-{
-	return 0;
 }
 
 #endif

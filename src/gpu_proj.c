@@ -1,9 +1,10 @@
 /*
- * gpu_proj.c: what the GPU projectors share: the options, the defines
- * that name a kernel variant, launching, textures and host staging.
+ * gpu_proj.c: what the GPU engines share: the options, the defines that
+ * name a kernel variant, launching, textures and kernel timing.
  */
 #include "config.h"
 #include "gpu_proj.h"
+#include "device.h"
 #include "kernels.h"
 
 #include <stdio.h>
@@ -22,13 +23,13 @@ void kk_gpu_proj_opts_default(struct kk_gpu_proj_opts *o)
 }
 
 void kk_fp_defines(char *buf, size_t n, bool cone, int axis,
-		   const struct kk_gpu_proj_opts *o,
+		   bool accumulate, const struct kk_gpu_proj_opts *o,
 		   const struct kk_axes *axes)
 {
 	snprintf(buf, n, "-DKK_CONE=%d -DKK_AXIS=%d -DKK_FP_TEX=%d "
-		 "-DKK_VOL_HALF=%d -DKK_PROJ_HALF=%d -DKK_WHERE_ANGLE=%d "
+		 "-DKK_VOL_HALF=%d -DKK_FP_ACCUMULATE=%d -DKK_WHERE_ANGLE=%d "
 		 "-DKK_WHERE_ROW=%d -DKK_WHERE_COL=%d -DKK_FP_BATCH=%d", cone,
-		 axis, o->fp_texture, o->vol_half, o->proj_half,
+		 axis, o->fp_texture, o->vol_half, accumulate,
 		 axes->where[KK_ANGLE], axes->where[KK_ROW],
 		 axes->where[KK_COL], KK_GPU_FP_BATCH);
 }
@@ -70,20 +71,78 @@ int kk_gpu_texture(struct kk_gpu *g, CUarray array, CUtexObject *tex,
 	return KK_CU(g, err, cuTexObjectCreate, tex, &res, &td, NULL);
 }
 
-int kk_gpu_staging(void **buf, size_t *cap, size_t bytes,
-		   struct kk_error *err)
+int kk_gpu_timer_init(struct kk_gpu *g, struct kk_gpu_timer *t,
+		      struct kk_error *err)
 {
-	void *p;
+	int i, rc = 0;
 
-	if (bytes <= *cap)
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < KK_TIMER_PAIRS && !rc; i++) {
+		rc = KK_CU(g, err, cuEventCreate, &t->start[i],
+			   CU_EVENT_DEFAULT);
+		if (!rc)
+			rc = KK_CU(g, err, cuEventCreate, &t->end[i],
+				   CU_EVENT_DEFAULT);
+	}
+	return rc;
+}
+
+/* Add pair i's time to d's stats, once it is done. */
+static int count_pair(struct kk_gpu *g, struct kk_gpu_timer *t, int i,
+		      struct kk_device *d, struct kk_error *err)
+{
+	float ms = 0;
+	int rc;
+
+	if (!t->used[i])
 		return 0;
-	p = realloc(*buf, bytes);
-	if (!p)
-		return kk_fail(err, KK_ENOMEM, "out of host memory for a "
-			       "%zu-byte staging buffer", bytes);
-	*buf = p;
-	*cap = bytes;
-	return 0;
+	t->used[i] = false;
+	rc = KK_CU(g, err, cuEventSynchronize, t->end[i]);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventElapsedTime, &ms, t->start[i],
+			   t->end[i]);
+	if (!rc)
+		kk_device_add_kernel_time(d, ms / 1e3);
+	return rc;
+}
+
+int kk_gpu_timer_start(struct kk_gpu *g, struct kk_gpu_timer *t,
+		       struct kk_device *d, struct kk_error *err)
+{
+	int rc = count_pair(g, t, t->next, d, err);
+
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, t->start[t->next],
+			   g->stream);
+	return rc;
+}
+
+int kk_gpu_timer_stop(struct kk_gpu *g, struct kk_gpu_timer *t,
+		      struct kk_error *err)
+{
+	int rc = KK_CU(g, err, cuEventRecord, t->end[t->next], g->stream);
+
+	if (!rc) {
+		t->used[t->next] = true;
+		t->next = (t->next + 1) % KK_TIMER_PAIRS;
+	}
+	return rc;
+}
+
+void kk_gpu_timer_release(struct kk_gpu *g, struct kk_gpu_timer *t,
+			  struct kk_device *d)
+{
+	struct kk_error ignored = {0};
+	int i;
+
+	for (i = 0; i < KK_TIMER_PAIRS; i++) {
+		count_pair(g, t, i, d, &ignored);
+		if (t->start[i])
+			g->cu.cuEventDestroy(t->start[i]);
+		if (t->end[i])
+			g->cu.cuEventDestroy(t->end[i]);
+	}
+	memset(t, 0, sizeof(*t));
 }
 
 #endif

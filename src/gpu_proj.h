@@ -1,21 +1,18 @@
 /*
- * gpu_proj.h: forward and back projection on a GPU, with the kernels in
- * kernels/fp.cu and kernels/bp.cu, the same numbers as cpu_proj.h
- * computes (to the precision of float32 and of texture filtering).
- *
- * A forward projector holds the volume on the device and computes any
- * chunk of views; a backprojector holds the volume being summed and adds
- * any chunk of views to it.  Both keep the whole volume on the device
- * (slabs of it come with streaming).
+ * gpu_proj.h: what the GPU engines (gpu_fp.c, gpu_bp.c) share: the
+ * options that choose kernel variants, the -D defines that name them,
+ * launching, textures and kernel timing.
  */
 #ifndef KK_GPU_PROJ_H
 #define KK_GPU_PROJ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "cpu_proj.h"
-#include "geometry.h"
+#include "array.h"
 #include "gpu.h"
+
+struct kk_device;
 
 /* Views per launch: their parameters fill constant memory (bp: 48 KiB,
  * fp: 60 KiB). */
@@ -24,7 +21,7 @@
 
 struct kk_gpu_proj_opts {
 	bool vol_half;       /* volume stored as float16 */
-	bool proj_half;      /* projections stored as float16 */
+	bool proj_half;      /* bp's projections stored as float16 */
 	bool fp_texture;     /* fp samples a 3D texture (hardware filter) */
 	int zsize;           /* bp: voxels per thread along z */
 };
@@ -33,41 +30,12 @@ void kk_gpu_proj_opts_default(struct kk_gpu_proj_opts *o);
 
 /* The -D defines of a kernel variant, as kkit compiles it. */
 void kk_fp_defines(char *buf, size_t n, bool cone, int axis,
-		   const struct kk_gpu_proj_opts *o,
+		   bool accumulate, const struct kk_gpu_proj_opts *o,
 		   const struct kk_axes *axes);
 void kk_bp_defines(char *buf, size_t n, int power, int zsize,
 		   bool vol_half);
 
-struct kk_gpu_fp;
-struct kk_gpu_bp;
-
-/* Put vol (nz x ny x nx) on the device for forward projection. */
-int kk_gpu_fp_create(struct kk_gpu_fp **fp, struct kk_gpu *g,
-		     const struct kk_geometry *geo,
-		     const struct kk_gpu_proj_opts *o, const float *vol,
-		     struct kk_error *err);
-/* Compute every element of out (any axis order). */
-int kk_gpu_fp_run(struct kk_gpu_fp *fp, struct kk_proj_chunk *out,
-		  struct kk_error *err);
-void kk_gpu_fp_free(struct kk_gpu_fp *fp);
-/* Milliseconds the fp kernels have run so far (CUDA events). */
-double kk_gpu_fp_kernel_ms(const struct kk_gpu_fp *fp);
-
-/* A zeroed volume on the device to backproject into. */
-int kk_gpu_bp_create(struct kk_gpu_bp **bp, struct kk_gpu *g,
-		     const struct kk_geometry *geo,
-		     const struct kk_gpu_proj_opts *o, struct kk_error *err);
-/* Add the backprojection of the chunk, in any axis order. */
-int kk_gpu_bp_run(struct kk_gpu_bp *bp, const struct kk_proj_chunk *in,
-		  struct kk_error *err);
-/* Copy the sum so far to vol (nz x ny x nx). */
-int kk_gpu_bp_result(struct kk_gpu_bp *bp, float *vol,
-		     struct kk_error *err);
-void kk_gpu_bp_free(struct kk_gpu_bp *bp);
-double kk_gpu_bp_kernel_ms(const struct kk_gpu_bp *bp);
-
 #ifdef HAVE_CUDA_HEADERS
-/* Shared by gpu_fp.c and gpu_bp.c (gpu_proj.c). */
 int kk_gpu_launch(struct kk_gpu *g, CUfunction fn, unsigned gx, unsigned gy,
 		  unsigned gz, unsigned bx, unsigned by, void **args,
 		  struct kk_error *err);
@@ -75,9 +43,25 @@ int kk_gpu_launch(struct kk_gpu *g, CUfunction fn, unsigned gx, unsigned gy,
  * filtering, unnormalised coordinates and zero outside. */
 int kk_gpu_texture(struct kk_gpu *g, CUarray array, CUtexObject *tex,
 		   struct kk_error *err);
-/* Host memory of n elements of size es, kept for reuse. */
-int kk_gpu_staging(void **buf, size_t *cap, size_t bytes,
-		   struct kk_error *err);
+
+/* Kernel time on the compute stream, from pairs of events recorded
+ * around runs and read back once they are old. */
+#define KK_TIMER_PAIRS 4
+struct kk_gpu_timer {
+	CUevent start[KK_TIMER_PAIRS], end[KK_TIMER_PAIRS];
+	bool used[KK_TIMER_PAIRS];
+	int next;
+};
+int kk_gpu_timer_init(struct kk_gpu *g, struct kk_gpu_timer *t,
+		      struct kk_error *err);
+/* Around one run's launches; the time goes to the device's stats. */
+int kk_gpu_timer_start(struct kk_gpu *g, struct kk_gpu_timer *t,
+		       struct kk_device *d, struct kk_error *err);
+int kk_gpu_timer_stop(struct kk_gpu *g, struct kk_gpu_timer *t,
+		      struct kk_error *err);
+/* Count what is outstanding (waits for it) and free the events. */
+void kk_gpu_timer_release(struct kk_gpu *g, struct kk_gpu_timer *t,
+			  struct kk_device *d);
 #endif
 
 #endif

@@ -104,6 +104,8 @@ int kk_writer_create(struct kk_writer **w, const char *spec,
 		     const int64_t dims[3], int squeeze,
 		     const struct kk_write_opts *opts, struct kk_error *err);
 const char *kk_writer_name(const struct kk_writer *w);
+/* The type the output stores. */
+enum kk_dtype kk_writer_dtype(const struct kk_writer *w);
 /* Write indices [start, start + count) of axis and all of the other two
  * from src (float32, C order).  Slabs may come in any order. */
 int kk_writer_write(struct kk_writer *w, int axis, int64_t start,

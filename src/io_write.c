@@ -319,6 +319,11 @@ const char *kk_writer_name(const struct kk_writer *w)
 	return w->name;
 }
 
+enum kk_dtype kk_writer_dtype(const struct kk_writer *w)
+{
+	return w->info.dtype;
+}
+
 int kk_writer_write(struct kk_writer *w, int axis, int64_t start,
 		    int64_t count, const float *src, struct kk_error *err)
 {

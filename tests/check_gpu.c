@@ -5,6 +5,10 @@
  * any number of views; the element-wise kernels; the kernel cache; no
  * device memory leaks.  Exit status 77 (skipped) where no GPU opens.
  *
+ * The projections go through the engines (engine.h) whole, and also
+ * in slabs of the volume and chunks of views with their row windows, as
+ * the streaming executors cut them.
+ *
  * Bounds: relative L2 error below 1e-4 for float32 storage and 2e-3 for
  * float16.  Hardware filtering keeps its weights in 8-bit fixed point,
  * so kernels that use it are compared with a CPU reference computing the
@@ -15,12 +19,16 @@
  * to 1.4e-4 on an H200): its float32 bound is 3e-4.
  */
 #include "config.h"
+#include "cpu_proj.h"
+#include "device.h"
+#include "enginetest.h"
 #include "gpu_proj.h"
 #include "kernels.h"
 #include "testutil.h"
 
 #ifdef HAVE_CUDA_HEADERS
 
+static struct kk_device *dev;
 static struct kk_gpu *gpu;
 /* Hardware filtering is compared with the CPU's emulation of it. */
 static const enum kk_interp tex_rule = KK_INTERP_TEXTURE;
@@ -336,75 +344,80 @@ static const char *describe(const struct kk_geometry *g,
 	return buf;
 }
 
-START_TEST(fp_agrees)
+/* Storage and sampler for the engines made next. */
+static void set_opts(bool half, bool texture)
 {
-	struct variant v = variant_of(_i);
-	struct kk_gpu_proj_opts o;
+	kk_gpu_proj_opts_default(&dev->gpu_opts);
+	dev->gpu_opts.vol_half = dev->gpu_opts.proj_half = half;
+	dev->gpu_opts.fp_texture = texture;
+}
+
+static struct kk_proj_chunk whole_chunk(const struct kk_geometry *g,
+					const struct kk_axes *axes)
+{
+	struct kk_proj_chunk c = {tu_floats(g->nviews * g->nrows * g->ncols),
+				  0, g->nviews, 0, g->nrows, *axes};
+
+	return c;
+}
+
+/* fp of the variant, cut in slabs and chunks when cut is set. */
+static void check_fp(int i, bool cut)
+{
+	struct variant v = variant_of(i);
 	struct kk_error err = {0};
 	struct kk_geometry g;
-	struct kk_proj_chunk ref, got;
-	struct kk_gpu_fp *fp;
-	int64_t nv, np;
-	float *vol;
+	struct kk_proj_chunk ref;
+	int64_t nv, np, slab, chunk;
+	float *vol, *got;
 	double e, exact;
 
 	tu_geometry(&g, geometries[v.geom]);
 	nv = g.vol.nx * g.vol.ny * g.vol.nz;
 	np = g.nviews * g.nrows * g.ncols;
 	vol = tu_floats(nv);
-	tu_random(vol, nv, 0.5, 1.5, 100 + _i);
+	tu_random(vol, nv, 0.5, 1.5, 100 + i);
 	if (v.half)
 		round_to_half(vol, nv);
-	ref.data = tu_floats(np);
-	ref.view0 = 0;
-	ref.nviews = g.nviews;
-	ref.axes = *v.axes;
-	got = ref;
-	got.data = tu_floats(np);
+	ref = whole_chunk(&g, v.axes);
+	got = tu_floats(np);
 	ck_assert(!kk_cpu_fp_interp(&g, vol, &ref, 2, v.texture ? tex_rule :
 				    KK_INTERP_EXACT, NULL, &err));
-	kk_gpu_proj_opts_default(&o);
-	o.vol_half = o.proj_half = v.half;
-	o.fp_texture = v.texture;
-	poison(got.data, np);
-	ck_assert_msg(!kk_gpu_fp_create(&fp, gpu, &g, &o, vol, &err), "%s",
-		      err.msg);
-	ck_assert_msg(!kk_gpu_fp_run(fp, &got, &err), "%s", err.msg);
-	kk_gpu_fp_free(fp);
-	e = rel_l2(got.data, ref.data, np);
+	set_opts(v.half, v.texture && !cut);
+	poison(got, np);
+	slab = cut ? g.vol.nz / 3 + 1 : g.vol.nz;
+	chunk = cut ? 5 : g.nviews;
+	ck_assert_msg(!te_fp(dev, &g, v.axes, vol, got, slab, chunk, &err),
+		      "%s", err.msg);
+	e = rel_l2(got, ref.data, np);
 	ck_assert(!kk_cpu_fp(&g, vol, &ref, 2, NULL, &err));
-	exact = tu_rel_l2(got.data, ref.data, np);
-	printf("fp %-45s %.2e (exact reference: %.2e)\n", describe(&g, &v),
-	       e, exact);
+	exact = tu_rel_l2(got, ref.data, np);
+	printf("fp %-45s%s %.2e (exact reference: %.2e)\n",
+	       describe(&g, &v), cut ? " cut" : "", e, exact);
 	ck_assert_msg(e < (v.half ? 2e-3 : v.texture ? 3e-4 : 1e-4),
 		      "fp %s: relative L2 %g", describe(&g, &v), e);
 	free(vol);
 	free(ref.data);
-	free(got.data);
+	free(got);
 	kk_geometry_release(&g);
 }
-END_TEST
 
-START_TEST(bp_agrees)
+/* bp of the variant, cut in slabs and chunks when cut is set. */
+static void check_bp(int i, bool cut)
 {
-	struct variant v = variant_of(_i);
-	struct kk_gpu_proj_opts o;
+	struct variant v = variant_of(i);
 	struct kk_error err = {0};
 	struct kk_geometry g;
 	struct kk_proj_chunk proj;
-	struct kk_gpu_bp *bp;
-	int64_t nv, np;
+	int64_t nv, np, slab, chunk;
 	float *ref, *got;
 	double e, exact;
 
 	tu_geometry(&g, geometries[v.geom]);
 	nv = g.vol.nx * g.vol.ny * g.vol.nz;
 	np = g.nviews * g.nrows * g.ncols;
-	proj.data = tu_floats(np);
-	proj.view0 = 0;
-	proj.nviews = g.nviews;
-	proj.axes = *v.axes;
-	tu_random(proj.data, np, 0.5, 1.5, 200 + _i);
+	proj = whole_chunk(&g, v.axes);
+	tu_random(proj.data, np, 0.5, 1.5, 200 + i);
 	if (v.half)
 		round_to_half(proj.data, np);
 	ref = tu_floats(nv);
@@ -412,20 +425,18 @@ START_TEST(bp_agrees)
 	memset(ref, 0, nv * sizeof(float));
 	ck_assert(!kk_cpu_bp_interp(&g, &proj, ref, 2, tex_rule, NULL,
 				    &err));
-	kk_gpu_proj_opts_default(&o);
-	o.vol_half = o.proj_half = v.half;
+	set_opts(v.half, false);
 	poison(got, nv);
-	ck_assert_msg(!kk_gpu_bp_create(&bp, gpu, &g, &o, &err), "%s",
-		      err.msg);
-	ck_assert_msg(!kk_gpu_bp_run(bp, &proj, &err), "%s", err.msg);
-	ck_assert_msg(!kk_gpu_bp_result(bp, got, &err), "%s", err.msg);
-	kk_gpu_bp_free(bp);
+	slab = cut ? g.vol.nz / 3 + 1 : g.vol.nz;
+	chunk = cut ? 5 : g.nviews;
+	ck_assert_msg(!te_bp(dev, &g, v.axes, proj.data, got, slab, chunk,
+			     &err), "%s", err.msg);
 	e = rel_l2(got, ref, nv);
 	memset(ref, 0, nv * sizeof(float));
 	ck_assert(!kk_cpu_bp(&g, &proj, ref, 2, NULL, &err));
 	exact = tu_rel_l2(got, ref, nv);
-	printf("bp %-45s %.2e (exact reference: %.2e)\n", describe(&g, &v),
-	       e, exact);
+	printf("bp %-45s%s %.2e (exact reference: %.2e)\n",
+	       describe(&g, &v), cut ? " cut" : "", e, exact);
 	ck_assert_msg(e < (v.half ? 2e-3 : 1e-4), "bp %s: relative L2 %g",
 		      describe(&g, &v), e);
 	free(proj.data);
@@ -433,20 +444,42 @@ START_TEST(bp_agrees)
 	free(got);
 	kk_geometry_release(&g);
 }
+
+START_TEST(fp_agrees)
+{
+	check_fp(_i, false);
+}
+END_TEST
+
+START_TEST(bp_agrees)
+{
+	check_bp(_i, false);
+}
+END_TEST
+
+/* Slabs (only what counts of the volume, only the rows they reach) and
+ * chunks (per-view parameters from the right place) change nothing. */
+START_TEST(fp_cut)
+{
+	check_fp(_i, true);
+}
+END_TEST
+
+START_TEST(bp_cut)
+{
+	check_bp(_i, true);
+}
 END_TEST
 
 /* Any number of views: 1, 7, 1024 and past the batches. */
 START_TEST(view_counts)
 {
 	static const int counts[] = {1, 7, 1024, 5000, 20000};
-	struct kk_gpu_proj_opts o;
 	struct kk_error err = {0};
-	struct kk_proj_chunk ref, got;
+	struct kk_proj_chunk ref;
 	struct kk_geometry g;
-	struct kk_gpu_fp *fp;
-	struct kk_gpu_bp *bp;
 	char json[512];
-	float *vol, *back, *back_ref;
+	float *vol, *got, *back, *back_ref;
 	int64_t nv, np;
 	double efp, ebp;
 
@@ -461,39 +494,30 @@ START_TEST(view_counts)
 	np = g.nviews * g.nrows * g.ncols;
 	vol = tu_floats(nv);
 	tu_random(vol, nv, 0.5, 1.5, 7);
-	ref.data = tu_floats(np);
-	ref.view0 = 0;
-	ref.nviews = g.nviews;
-	ref.axes = kk_axes_default;
-	got = ref;
-	got.data = tu_floats(np);
-	kk_gpu_proj_opts_default(&o);
-	ck_assert(!kk_cpu_fp_interp(&g, vol, &ref, 2, o.fp_texture ? tex_rule
-				    : KK_INTERP_EXACT, NULL, &err));
-	poison(got.data, np);
-	ck_assert_msg(!kk_gpu_fp_create(&fp, gpu, &g, &o, vol, &err), "%s",
-		      err.msg);
-	ck_assert_msg(!kk_gpu_fp_run(fp, &got, &err), "%s", err.msg);
-	kk_gpu_fp_free(fp);
-	efp = rel_l2(got.data, ref.data, np);
+	ref = whole_chunk(&g, &kk_axes_default);
+	got = tu_floats(np);
+	set_opts(false, false);
+	ck_assert(!kk_cpu_fp(&g, vol, &ref, 2, NULL, &err));
+	poison(got, np);
+	ck_assert_msg(!te_fp(dev, &g, &kk_axes_default, vol, got, g.vol.nz,
+			     g.nviews, &err), "%s", err.msg);
+	efp = rel_l2(got, ref.data, np);
 	back = tu_floats(nv);
 	back_ref = tu_floats(nv);
 	memset(back_ref, 0, nv * sizeof(float));
 	ck_assert(!kk_cpu_bp_interp(&g, &ref, back_ref, 2, tex_rule, NULL,
 				    &err));
 	poison(back, nv);
-	ck_assert(!kk_gpu_bp_create(&bp, gpu, &g, &o, &err));
-	ck_assert_msg(!kk_gpu_bp_run(bp, &ref, &err), "%s", err.msg);
-	ck_assert(!kk_gpu_bp_result(bp, back, &err));
-	kk_gpu_bp_free(bp);
+	ck_assert_msg(!te_bp(dev, &g, &kk_axes_default, ref.data, back,
+			     g.vol.nz, g.nviews, &err), "%s", err.msg);
 	ebp = rel_l2(back, back_ref, nv);
 	printf("%6d views: fp %.2e, bp %.2e\n", counts[_i], efp, ebp);
 	ck_assert(efp < 1e-4 && ebp < 1e-4);
 	free(vol);
+	free(got);
 	free(back);
 	free(back_ref);
 	free(ref.data);
-	free(got.data);
 	kk_geometry_release(&g);
 }
 END_TEST
@@ -559,68 +583,60 @@ START_TEST(ops)
 }
 END_TEST
 
-/* 100 projectors made, run and freed: the free memory comes back. */
+/* 100 engines made, run and freed: the free memory comes back. */
 START_TEST(no_leaks)
 {
-	struct kk_gpu_proj_opts o;
 	struct kk_error err = {0};
-	struct kk_proj_chunk c;
 	struct kk_geometry g;
-	struct kk_gpu_fp *fp;
-	struct kk_gpu_bp *bp;
-	size_t free0, free1, total;
-	float *vol;
+	size_t free0 = 0, free1, total;
+	float *vol, *proj;
 	int i;
 
 	tu_geometry(&g, geometries[2]);
 	vol = tu_floats(g.vol.nx * g.vol.ny * g.vol.nz);
-	c.data = tu_floats(g.nviews * g.nrows * g.ncols);
-	c.view0 = 0;
-	c.nviews = g.nviews;
-	c.axes = kk_axes_default;
+	proj = tu_floats(g.nviews * g.nrows * g.ncols);
 	tu_random(vol, g.vol.nx * g.vol.ny * g.vol.nz, 0.5, 1.5, 3);
-	kk_gpu_proj_opts_default(&o);
+	set_opts(false, false);
 	/* One round first: modules load once and stay. */
 	for (i = 0; i < 101; i++) {
-		ck_assert(!kk_gpu_fp_create(&fp, gpu, &g, &o, vol, &err));
-		ck_assert(!kk_gpu_fp_run(fp, &c, &err));
-		kk_gpu_fp_free(fp);
-		ck_assert(!kk_gpu_bp_create(&bp, gpu, &g, &o, &err));
-		ck_assert(!kk_gpu_bp_run(bp, &c, &err));
-		ck_assert(!kk_gpu_bp_result(bp, vol, &err));
-		kk_gpu_bp_free(bp);
-		if (i == 0)
+		ck_assert(!te_fp(dev, &g, &kk_axes_default, vol, proj,
+				 i % 2 ? 7 : g.vol.nz, 10, &err));
+		ck_assert(!te_bp(dev, &g, &kk_axes_default, proj, vol,
+				 i % 2 ? 7 : g.vol.nz, 10, &err));
+		if (i == 1)
 			ck_assert(!KK_CU(gpu, &err, cuMemGetInfo, &free0,
 					 &total));
 	}
 	ck_assert(!KK_CU(gpu, &err, cuMemGetInfo, &free1, &total));
-	printf("free device memory after 1 and 101 rounds: %zu, %zu\n", free0,
-	       free1);
+	printf("free device memory after 2 and 101 rounds: %zu, %zu\n",
+	       free0, free1);
 	ck_assert_uint_eq(free0, free1);
 	free(vol);
-	free(c.data);
+	free(proj);
 	kk_geometry_release(&g);
 }
 END_TEST
 
 int main(void)
 {
-	struct kk_kernel_opts kopts = {0};
+	struct kk_device_opts o;
 	struct kk_error err = {0};
-	char desc[320];
 	Suite *s;
 	TCase *tc;
 	SRunner *sr;
 	int failed;
 
 	/* Compile afresh: the cache is tested by the CLI on its own. */
-	kopts.no_cache = true;
-	if (kk_gpu_open(&gpu, 0, &kopts, &err)) {
+	kk_device_opts_default(&o);
+	o.device = KK_DEVICE_GPU;
+	o.threads = 2;
+	o.kernels.no_cache = true;
+	if (kk_device_open(&dev, &o, &err)) {
 		printf("SKIP: %s\n", err.msg);
 		return 77;
 	}
-	kk_gpu_describe(gpu, desc, sizeof(desc));
-	printf("%s\n", desc);
+	gpu = dev->gpu;
+	printf("%s\n", dev->name);
 	s = suite_create("gpu");
 	tc = tcase_create("gpu");
 	tcase_set_timeout(tc, 1200);
@@ -628,6 +644,8 @@ int main(void)
 	tcase_add_test(tc, texture_weights_2d);
 	tcase_add_loop_test(tc, fp_agrees, 0, 8 * NGEOM);
 	tcase_add_loop_test(tc, bp_agrees, 0, 4 * NGEOM);
+	tcase_add_loop_test(tc, fp_cut, 0, 4 * NGEOM);
+	tcase_add_loop_test(tc, bp_cut, 0, 4 * NGEOM);
 	tcase_add_loop_test(tc, view_counts, 0, 5);
 	tcase_add_test(tc, ops);
 	tcase_add_test(tc, no_leaks);
@@ -638,7 +656,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	kk_gpu_close(gpu);
+	kk_device_close(dev);
 	return failed ? 1 : 0;
 }
 

@@ -33,8 +33,9 @@ static void compile(const char *file, const char *defines, int arch)
 
 static const int archs[] = {80, 90};
 
-/* fp: beam x axis x sampler x storage x axis order (the two common
- * ones; the others differ only in the same index arithmetic). */
+/* fp: beam x axis x sampler x storage x accumulation x axis order (the
+ * two common ones; the others differ only in the same index
+ * arithmetic). */
 START_TEST(fp_variants)
 {
 	const struct kk_axes *orders[2] = {&kk_axes_default, &kk_axes_astra};
@@ -45,9 +46,8 @@ START_TEST(fp_variants)
 	kk_gpu_proj_opts_default(&o);
 	o.fp_texture = v & 1;
 	o.vol_half = (v >> 1) & 1;
-	o.proj_half = (v >> 2) & 1;
 	kk_fp_defines(defines, sizeof(defines), (v >> 3) & 1, v / 32,
-		      &o, orders[(v >> 4) & 1]);
+		      (v >> 2) & 1, &o, orders[(v >> 4) & 1]);
 	compile("fp.cu", defines, arch);
 }
 END_TEST

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "cpu_proj.h"
 #include "phantom.h"
+#include "plan.h"
 #include "testutil.h"
 
 #define THREADS 2
@@ -25,6 +26,8 @@ static float *fp_all(const struct kk_geometry *g, const float *vol,
 	c.data = tu_floats(g->nviews * g->nrows * g->ncols);
 	c.view0 = 0;
 	c.nviews = g->nviews;
+	c.row0 = 0;
+	c.nrows = g->nrows;
 	c.axes = *axes;
 	ck_assert_msg(kk_cpu_fp(g, vol, &c, THREADS, NULL, &err) == 0, "%s",
 		      err.msg);
@@ -36,7 +39,7 @@ static float *bp_all(const struct kk_geometry *g, float *proj,
 {
 	int64_t n = g->vol.nx * g->vol.ny * g->vol.nz;
 	struct kk_error err = {0};
-	struct kk_proj_chunk c = {proj, 0, g->nviews, *axes};
+	struct kk_proj_chunk c = {proj, 0, g->nviews, 0, g->nrows, *axes};
 	float *vol = tu_floats(n);
 
 	memset(vol, 0, n * sizeof(float));
@@ -585,6 +588,8 @@ START_TEST(chunks_and_threads)
 	whole = fp_all(&g, x, &kk_axes_default);
 	parts = tu_floats(g.nviews * per_view);
 	c.axes = kk_axes_default;
+	c.row0 = 0;
+	c.nrows = g.nrows;
 	for (v0 = 0; v0 < g.nviews; v0 += 3) {
 		c.view0 = v0;
 		c.nviews = g.nviews - v0 < 3 ? g.nviews - v0 : 3;
@@ -612,6 +617,198 @@ START_TEST(chunks_and_threads)
 	free(parts);
 	free(vol1);
 	free(vol2);
+	kk_geometry_release(&g);
+}
+END_TEST
+
+/* Views [v0, v0 + n) and rows [lo, hi) of projections p (all views and
+ * rows, in axes order) as a chunk in the same order. */
+static struct kk_proj_chunk cut_chunk(const struct kk_geometry *g,
+				      const float *p,
+				      const struct kk_axes *axes, int64_t v0,
+				      int64_t n, int64_t lo, int64_t hi)
+{
+	struct kk_proj_chunk c = {tu_floats(n * (hi - lo) * g->ncols), v0, n,
+				  lo, hi - lo, *axes};
+	int64_t len[3] = {g->nviews, g->nrows, g->ncols};
+	int64_t sub[3] = {n, hi - lo, g->ncols}, from[3] = {v0, lo, 0};
+	int64_t i[3], dims[3], sdims[3];
+	int a;
+
+	for (a = 0; a < 3; a++) {
+		dims[axes->where[a]] = len[a];
+		sdims[axes->where[a]] = sub[a];
+	}
+	for (i[0] = 0; i[0] < n; i[0]++)
+		for (i[1] = 0; i[1] < hi - lo; i[1]++)
+			for (i[2] = 0; i[2] < g->ncols; i[2]++) {
+				int64_t at[3], sat[3];
+
+				for (a = 0; a < 3; a++) {
+					at[axes->where[a]] = i[a] + from[a];
+					sat[axes->where[a]] = i[a];
+				}
+				c.data[(sat[0] * sdims[1] + sat[1]) * sdims[2] +
+				       sat[2]] = p[(at[0] * dims[1] + at[1]) *
+						   dims[2] + at[2]];
+			}
+	return c;
+}
+
+/* Is row r of the chunk (all views, all columns) zero? */
+static int row_is_zero(const struct kk_geometry *g,
+		       const struct kk_proj_chunk *c, int64_t r)
+{
+	int64_t len[3] = {c->nviews, c->nrows, g->ncols}, dims[3], i[3];
+	int a;
+
+	for (a = 0; a < 3; a++)
+		dims[c->axes.where[a]] = len[a];
+	i[KK_ROW] = r - c->row0;
+	for (i[0] = 0; i[0] < c->nviews; i[0]++)
+		for (i[2] = 0; i[2] < g->ncols; i[2]++) {
+			int64_t at[3];
+
+			for (a = 0; a < 3; a++)
+				at[c->axes.where[a]] = i[a];
+			if (c->data[(at[0] * dims[1] + at[1]) * dims[2] +
+				    at[2]] != 0)
+				return 0;
+		}
+	return 1;
+}
+
+static const char *const slab_geometries[] = {
+	/* A helix: the source climbs, so each chunk sees its own rows. */
+	"{\"volume\": {\"shape\": [24, 20, 22]}, \"projection\": {\"type\": "
+	"\"cone_vec\", \"detector\": {\"shape\": [12, 40]}, \"vectors\": "
+	"[[0, -60, -14, 0, 30, -14, 1, 0, 0, 0, 0, 1],"
+	"[60, 0, -7, -30, 0, -7, 0, 1, 0, 0, 0, 1],"
+	"[0, 60, 0, 0, -30, 0, -1, 0, 0, 0, 0, 1],"
+	"[-60, 0, 7, 30, 0, 7, 0, -1, 0, 0, 0, 1],"
+	"[0, -60, 14, 0, 30, 14, 1, 0, 0, 0, 0, 1]]}}",
+};
+
+/*
+ * Slabs and row windows: fp of each slab alone, into its rows only,
+ * adds up to fp of the whole volume; rows outside a window get nothing
+ * from the slab; bp of a window of rows into a slab equals that slab of
+ * the whole bp.  Both axis orders.
+ */
+START_TEST(slabs_and_windows)
+{
+	const int ngeom = sizeof(adjoint_geometries) /
+			  sizeof(adjoint_geometries[0]);
+	const char *text = _i < ngeom ? adjoint_geometries[_i]
+				      : slab_geometries[_i - ngeom];
+	const struct kk_axes *axes[2] = {&kk_axes_default, &kk_axes_astra};
+	struct kk_geometry g;
+	struct kk_error err = {0};
+	struct kk_cpu_run run;
+	int64_t nv, np, per_slice, cuts[4], s, v0, lo, hi, r;
+	float *x, *y, *whole, *back;
+	int ax, narrow = 0;
+
+	tu_geometry(&g, text);
+	nv = g.vol.nx * g.vol.ny * g.vol.nz;
+	np = g.nviews * g.nrows * g.ncols;
+	per_slice = g.vol.nx * g.vol.ny;
+	/* Three uneven slabs (one in 2D). */
+	cuts[0] = 0;
+	cuts[1] = g.vol.nz / 3;
+	cuts[2] = g.vol.nz / 3 + g.vol.nz / 2;
+	cuts[3] = g.vol.nz;
+	x = tu_floats(nv);
+	y = tu_floats(np);
+	tu_random(x, nv, 0, 1, 21);
+	tu_random(y, np, 0, 1, 22);
+	kk_cpu_run_default(&run);
+	run.nthreads = THREADS;
+	for (ax = 0; ax < 2; ax++) {
+		struct kk_proj_chunk sum = {tu_floats(np), 0, g.nviews, 0,
+					    g.nrows, *axes[ax]};
+		struct kk_proj_chunk alone = sum;
+
+		whole = fp_all(&g, x, axes[ax]);
+		back = bp_all(&g, y, axes[ax]);
+		alone.data = tu_floats(np);
+		memset(sum.data, 0, np * sizeof(float));
+		for (s = 0; s < 3; s++) {
+			struct kk_vol_slab slab = {x + cuts[s] * per_slice,
+						   cuts[s],
+						   cuts[s + 1] - cuts[s]};
+			float *part;
+
+			if (slab.nz == 0)
+				continue;
+			/* fp: the slab's window, added up. */
+			kk_rows_window(&g, 0, g.nviews, cuts[s], cuts[s + 1],
+				       &lo, &hi);
+			narrow += hi - lo < g.nrows;
+			run.accumulate = true;
+			run.row_lo = lo;
+			run.row_hi = hi;
+			ck_assert_msg(kk_cpu_fp_slab(&g, &slab, &sum, &run,
+						     &err) == 0, "%s", err.msg);
+			/* fp of the slab alone, every row: nothing outside
+			 * the window. */
+			run.accumulate = false;
+			run.row_lo = 0;
+			run.row_hi = g.nrows;
+			ck_assert(kk_cpu_fp_slab(&g, &slab, &alone, &run,
+						 &err) == 0);
+			for (r = 0; r < g.nrows; r++)
+				if (r < lo || r >= hi)
+					ck_assert_msg(row_is_zero(&g, &alone, r),
+						      "geometry %d slab %lld: "
+						      "row %lld outside [%lld, "
+						      "%lld) is not zero", _i,
+						      (long long)s, (long long)r,
+						      (long long)lo,
+						      (long long)hi);
+			/* bp: chunks of two views, each with its own
+			 * window, into the slab. */
+			part = tu_floats(slab.nz * per_slice);
+			memset(part, 0, slab.nz * per_slice * sizeof(float));
+			slab.data = part;
+			for (v0 = 0; v0 < g.nviews; v0 += 2) {
+				int64_t n = g.nviews - v0 < 2 ? g.nviews - v0
+							      : 2;
+				struct kk_proj_chunk c;
+
+				kk_rows_window(&g, v0, n, cuts[s], cuts[s + 1],
+					       &lo, &hi);
+				if (hi == lo)
+					continue;
+				narrow += hi - lo < g.nrows;
+				c = cut_chunk(&g, y, axes[ax], v0, n, lo, hi);
+				ck_assert(kk_cpu_bp_slab(&g, &c, &slab, &run,
+							 &err) == 0);
+				free(c.data);
+			}
+			ck_assert_msg(tu_rel_l2(part, back + cuts[s] *
+						per_slice, slab.nz * per_slice)
+				      < 1e-6, "geometry %d slab %lld: bp of "
+				      "windows differs by %g", _i, (long long)s,
+				      tu_rel_l2(part, back + cuts[s] *
+						per_slice, slab.nz * per_slice));
+			free(part);
+		}
+		/* Float sums of three parts: rounding only. */
+		ck_assert_msg(tu_rel_l2(sum.data, whole, np) < 1e-6,
+			      "geometry %d: fp of slabs differs by %g", _i,
+			      tu_rel_l2(sum.data, whole, np));
+		free(sum.data);
+		free(alone.data);
+		free(whole);
+		free(back);
+	}
+	/* The windows cut something, where they can. */
+	if (_i == 0 || _i == 2 || _i >= ngeom)
+		ck_assert_msg(narrow > 0, "geometry %d: no window is narrower "
+			      "than the detector", _i);
+	free(x);
+	free(y);
 	kk_geometry_release(&g);
 }
 END_TEST
@@ -708,6 +905,11 @@ int main(void)
 	tcase_add_test(tc, steep_views);
 	tcase_add_test(tl, axis_orders);
 	tcase_add_test(tl, chunks_and_threads);
+	tcase_add_loop_test(tl, slabs_and_windows, 0,
+			    sizeof(adjoint_geometries) /
+			    sizeof(adjoint_geometries[0]) +
+			    sizeof(slab_geometries) /
+			    sizeof(slab_geometries[0]));
 	suite_add_tcase(s, tl);
 	return tu_run(s);
 }

@@ -1,0 +1,155 @@
+/*
+ * stream.c: what the two executors share (see stream.h): the memory a
+ * run may take, shrinking after a failed allocation, rings of host
+ * buffers, and the report that -v prints.
+ */
+#include "config.h"
+#include "stream.h"
+#include "budget.h"
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Held back from the host budget for libraries, caches and stacks. */
+#define HOST_SLACK (64 * KK_MIB)
+/* Left free on a GPU for kernels, textures and the driver. */
+#define DEVICE_MARGIN (256 * KK_MIB)
+/* On the CPU, the most the host buffers take of the budget. */
+#define CPU_RING_MAX (512 * KK_MIB)
+/* Below this, shrinking is pointless. */
+#define SHRINK_FLOOR KK_MIB
+
+void kk_stream_opts_default(struct kk_stream_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->pinned = true;
+	o->axes = kk_axes_default;
+}
+
+int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
+		     struct kk_plan_limits *l, struct kk_error *err)
+{
+	uint64_t rss = kk_rss_now(), avail = kk_host_available(), host;
+	uint64_t free_b = 0, total_b = 0, margin, usable;
+	char a[32], b[32], c[32];
+	int rc;
+
+	if (o->host_mem_limit) {
+		if (o->host_mem_limit <= rss + HOST_SLACK) {
+			kk_format_size(o->host_mem_limit, a, sizeof(a));
+			kk_format_size(rss, b, sizeof(b));
+			kk_format_size(HOST_SLACK, c, sizeof(c));
+			return kk_fail(err, KK_EUSAGE, "--host-mem-limit %s "
+				       "leaves nothing for buffers: kkit "
+				       "holds %s already (its libraries and "
+				       "the CUDA driver) and keeps %s for "
+				       "them to grow", a, b, c);
+		}
+		host = o->host_mem_limit - rss - HOST_SLACK;
+	} else {
+		host = avail ? avail / 4 * 3 : KK_GIB;
+	}
+	l->chunk = o->chunk;
+	if (!kk_device_on_gpu(d)) {
+		/* The "device" buffers are host memory too. */
+		uint64_t ring = host / 4 < CPU_RING_MAX ? host / 4
+							: CPU_RING_MAX;
+
+		l->host = ring;
+		l->device = host - ring;
+		if (o->mem_limit && o->mem_limit < l->device)
+			l->device = o->mem_limit;
+		return 0;
+	}
+	l->host = host;
+	rc = kk_device_memory(d, &free_b, &total_b, err);
+	if (rc)
+		return rc;
+	margin = total_b / 32 > DEVICE_MARGIN ? total_b / 32 : DEVICE_MARGIN;
+	usable = free_b > margin ? free_b - margin : 0;
+	l->device = usable;
+	if (o->mem_limit && o->mem_limit <= usable) {
+		l->device = o->mem_limit;
+	} else if (o->mem_limit) {
+		kk_format_size(o->mem_limit, a, sizeof(a));
+		kk_format_size(usable, b, sizeof(b));
+		kk_msg_verbose("--mem-limit %s is more than the GPU has free "
+			       "(less a margin): using %s", a, b);
+	}
+	return 0;
+}
+
+int kk_stream_shrink(uint64_t *limit, uint64_t used, const char *where,
+		     const struct kk_error *why, struct kk_error *err)
+{
+	uint64_t less = used / 4 * 3;
+	char a[32];
+
+	if (less < SHRINK_FLOOR) {
+		*err = *why;
+		return err->code;
+	}
+	*limit = less;
+	kk_format_size(less, a, sizeof(a));
+	kk_msg_verbose("out of %s memory (%s); trying again with %s", where,
+		       why->msg, a);
+	return 0;
+}
+
+int kk_ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
+		  uint64_t bytes, bool pinned, struct kk_error *err)
+{
+	int i, rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->buf = calloc((size_t)n, sizeof(*r->buf));
+	r->job = calloc((size_t)n, sizeof(*r->job));
+	if (!r->buf || !r->job) {
+		kk_ring_free(r);
+		return kk_fail(err, KK_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n && !rc; i++) {
+		rc = kk_hbuf_alloc(d, &r->buf[i], (size_t)bytes, pinned, err);
+		if (!rc)
+			r->n = i + 1;
+	}
+	if (rc)
+		kk_ring_free(r);
+	return rc;
+}
+
+void kk_ring_free(struct kk_ring *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		kk_hbuf_free(&r->buf[i]);
+	free(r->buf);
+	free(r->job);
+	memset(r, 0, sizeof(*r));
+}
+
+void kk_stream_report(const struct kk_geometry *g,
+		      const struct kk_stream_stats *st)
+{
+	double updates = (double)g->vol.nx * g->vol.ny * g->vol.nz *
+			 (double)g->nviews / 1e9;
+	char h2d[32], d2h[32], rd[32], wr[32], peak[32];
+
+	kk_format_size(st->dev.h2d_bytes, h2d, sizeof(h2d));
+	kk_format_size(st->dev.d2h_bytes, d2h, sizeof(d2h));
+	kk_format_size(st->read_bytes, rd, sizeof(rd));
+	kk_format_size(st->write_bytes, wr, sizeof(wr));
+	kk_format_size(st->peak_rss, peak, sizeof(peak));
+	kk_msg_verbose("%.2f s from file to file, %.1f GUPS; computing "
+		       "%.2f s (%.1f GUPS)", st->seconds,
+		       st->seconds > 0 ? updates / st->seconds : 0,
+		       st->dev.kernel_s, st->dev.kernel_s > 0
+		       ? updates / st->dev.kernel_s : 0);
+	kk_msg_verbose("reading %.2f s (%s), writing %.2f s (%s), copies to "
+		       "the device %.2f s (%s) and from it %.2f s (%s); peak "
+		       "host memory %s", st->read_s, rd, st->write_s, wr,
+		       st->dev.h2d_s, h2d, st->dev.d2h_s, d2h, peak);
+}

@@ -1,0 +1,384 @@
+/*
+ * stream_fp.c: kkit fp from file to file (see stream.h).
+ *
+ * When the volume fits on the device it goes there once, in pieces; the
+ * first chunk of views is projected piece by piece as they arrive (each
+ * piece's rays only), so reading the volume overlaps computing, and the
+ * other chunks see the whole volume.  When it does not fit, each chunk
+ * of views is the sum over slabs of the volume, read again for every
+ * chunk, each slab computing only the detector rows its rays reach.
+ * Every chunk's projections are downloaded and written while the next
+ * is computed.
+ */
+#include "config.h"
+#include "stream.h"
+#include "budget.h"
+#include "engine.h"
+#include "pipeline.h"
+#include "signals.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A read: slices [z0, z0 + nz) of slab s, for chunk c. */
+struct item {
+	int64_t c, s, z0, nz;
+};
+
+struct fp_run {
+	struct kk_device *dev;
+	const struct kk_geometry *g;
+	const struct kk_stream_opts *o;
+	struct kk_progress *progress;
+	struct kk_plan plan;
+	bool have_plan;
+	struct kk_fp_engine *eng;
+	struct kk_ring in, out;
+	struct kk_worker *reader, *writer;
+	struct item *items;
+	int64_t nitems, submitted, consumed;
+	int64_t written;              /* chunks handed to the writer */
+	int vol_turn;                 /* the volume buffer to fill next */
+};
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Plan, make the engine and the host buffers; after an out-of-memory,
+ * plan for less and try again. */
+static int setup(struct fp_run *r, struct kk_reader *in,
+		 struct kk_writer *out, struct kk_error *err)
+{
+	const struct kk_geometry *g = r->g;
+	struct kk_plan_limits l;
+	struct kk_fp_layout lay;
+	struct kk_error why;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	rc = kk_stream_limits(r->dev, r->o, &l, err);
+	if (rc)
+		return rc;
+	l.vol_es = kk_device_on_gpu(r->dev) && r->dev->gpu_opts.vol_half ? 2
+									 : 4;
+	l.proj_es = 4;
+	l.in_extra = kk_dtype_size(kk_reader_info(in)->dtype) > 4 ? 2 : 0;
+	l.out_extra = kk_writer_dtype(out) == KK_F32 ? 0 : 0.5;
+	for (;;) {
+		memset(&why, 0, sizeof(why));
+		rc = kk_plan_fp(&r->plan, g, &l, err);
+		if (rc)
+			return rc;
+		r->have_plan = true;
+		lay.slices = r->plan.resident ? g->vol.nz : r->plan.slab;
+		lay.nvol = r->plan.nvol;
+		lay.views = r->plan.chunk;
+		lay.nproj = r->plan.nproj;
+		lay.axes = r->o->axes;
+		rc = kk_fp_engine_create(&r->eng, r->dev, g, &lay, &why);
+		if (rc == KK_ENOMEM) {
+			rc = kk_stream_shrink(&l.device, r->plan.device_bytes,
+					      "device", &why, err);
+		} else if (!rc) {
+			rc = kk_ring_alloc(&r->in, r->dev, r->plan.nin,
+					   r->plan.in_bytes, r->o->pinned,
+					   &why);
+			if (!rc)
+				rc = kk_ring_alloc(&r->out, r->dev,
+						   r->plan.nout,
+						   r->plan.out_bytes,
+						   r->o->pinned, &why);
+			if (!rc)
+				return 0;
+			kk_ring_free(&r->in);
+			kk_fp_engine_free(r->eng);
+			r->eng = NULL;
+			if (rc == KK_ENOMEM)
+				rc = kk_stream_shrink(&l.host,
+						      r->plan.host_bytes,
+						      "host", &why, err);
+			else
+				*err = why;
+		} else {
+			*err = why;
+		}
+		kk_plan_release(&r->plan);
+		r->have_plan = false;
+		if (rc)
+			return rc;
+	}
+}
+
+/* The reads, in the order the main loop uses them. */
+static int list_items(struct fp_run *r, struct kk_error *err)
+{
+	const struct kk_plan *p = &r->plan;
+	int64_t nz = r->g->vol.nz, c, s, z, lo, hi, n = 0, cap;
+
+	cap = p->resident ? p->nslabs
+			  : p->nchunks * p->nslabs * (p->slab / p->piece + 1);
+	r->items = malloc((size_t)cap * sizeof(*r->items));
+	if (!r->items)
+		return kk_fail(err, KK_ENOMEM, "out of memory");
+	for (c = 0; c < (p->resident ? 1 : p->nchunks); c++)
+		for (s = 0; s < p->nslabs; s++) {
+			int64_t z1 = min64((s + 1) * p->slab, nz);
+
+			kk_plan_window(p, s, c, &lo, &hi);
+			if (!p->resident && lo == hi)
+				continue; /* nothing of this slab shows */
+			for (z = s * p->slab; z < z1; z += p->piece) {
+				r->items[n].c = c;
+				r->items[n].s = s;
+				r->items[n].z0 = z;
+				r->items[n].nz = min64(p->piece, z1 - z);
+				n++;
+			}
+		}
+	r->nitems = n;
+	return 0;
+}
+
+/* Queue reads while there are free input buffers. */
+static void prefetch(struct fp_run *r)
+{
+	const struct kk_volume_geom *v = &r->g->vol;
+
+	while (r->submitted < r->nitems &&
+	       r->submitted < r->consumed + r->in.n) {
+		const struct item *it = &r->items[r->submitted];
+		struct kk_job *job = &r->in.job[r->submitted % r->in.n];
+
+		memset(job, 0, sizeof(*job));
+		job->buf = &r->in.buf[r->submitted % r->in.n];
+		job->start[0] = it->z0;
+		job->count[0] = it->nz;
+		job->count[1] = v->ny;
+		job->count[2] = v->nx;
+		job->half = r->eng->vol_half;
+		kk_worker_submit(r->reader, job);
+		r->submitted++;
+	}
+}
+
+/* Upload read number i into volume buffer vol, at slice at. */
+static int upload(struct fp_run *r, int64_t i, int vol, int64_t at,
+		  struct kk_error *err)
+{
+	int slot = (int)(i % r->in.n);
+	int rc;
+
+	if (kk_interrupted())
+		return kk_fail_interrupted(err);
+	prefetch(r);
+	rc = kk_worker_wait(r->reader, &r->in.job[slot], err);
+	if (!rc)
+		rc = kk_fp_upload(r->eng, vol, at, r->items[i].nz,
+				  &r->in.buf[slot], err);
+	r->consumed = i + 1;
+	prefetch(r);
+	return rc;
+}
+
+/* Download chunk c from projection buffer proj and have it written. */
+static int emit(struct fp_run *r, int64_t c, int proj, struct kk_error *err)
+{
+	const struct kk_geometry *g = r->g;
+	const int *where = r->o->axes.where;
+	int slot = (int)(r->written % r->out.n);
+	int64_t v0 = c * r->plan.chunk, n = min64(r->plan.chunk,
+						    g->nviews - v0);
+	struct kk_job *job = &r->out.job[slot];
+	int rc;
+
+	rc = kk_worker_wait(r->writer, job, err);
+	if (!rc)
+		rc = kk_fp_download(r->eng, proj, n, &r->out.buf[slot], err);
+	if (rc)
+		return rc;
+	memset(job, 0, sizeof(*job));
+	job->buf = &r->out.buf[slot];
+	job->axis = where[KK_ANGLE];
+	job->start[where[KK_ANGLE]] = v0;
+	job->count[where[KK_ANGLE]] = n;
+	job->count[where[KK_ROW]] = g->nrows;
+	job->count[where[KK_COL]] = g->ncols;
+	kk_worker_submit(r->writer, job);
+	r->written++;
+	return 0;
+}
+
+static void fp_job(struct kk_fp_job *job, const struct fp_run *r, int vol,
+		   int proj, int64_t c)
+{
+	memset(job, 0, sizeof(*job));
+	job->vol = vol;
+	job->proj = proj;
+	job->view0 = c * r->plan.chunk;
+	job->nviews = min64(r->plan.chunk, r->g->nviews - job->view0);
+	job->row_lo = 0;
+	job->row_hi = r->g->nrows;
+	job->progress = r->progress;
+}
+
+/* The whole volume stays on the device. */
+static int run_resident(struct fp_run *r, struct kk_error *err)
+{
+	const struct kk_geometry *g = r->g;
+	const struct kk_plan *p = &r->plan;
+	struct kk_fp_job job;
+	int64_t i, c, nz = g->vol.nz;
+	int rc = 0;
+
+	/* Chunk 0, piece by piece as the volume arrives. */
+	fp_job(&job, r, 0, 0, 0);
+	if (!r->eng->whole_volume)
+		rc = kk_fp_clear(r->eng, 0, job.nviews, err);
+	for (i = 0; i < r->nitems && !rc; i++) {
+		const struct item *it = &r->items[i];
+
+		rc = upload(r, i, 0, it->z0, err);
+		if (rc || r->eng->whole_volume)
+			continue;
+		kk_plan_window(p, it->s, 0, &job.row_lo, &job.row_hi);
+		job.zlo = it->z0;
+		job.zhi = it->z0 + it->nz;
+		job.accumulate = true;
+		job.units = (double)job.nviews * it->nz / nz;
+		if (job.row_hi > job.row_lo)
+			rc = kk_fp_run(r->eng, &job, err);
+		else if (r->progress)
+			kk_progress_add(r->progress, job.units);
+	}
+	for (c = 0; c < p->nchunks && !rc; c++) {
+		if (kk_interrupted())
+			return kk_fail_interrupted(err);
+		if (c > 0 || r->eng->whole_volume) {
+			fp_job(&job, r, 0, (int)(c % p->nproj), c);
+			job.zlo = 0;
+			job.zhi = nz;
+			job.units = (double)job.nviews;
+			rc = kk_fp_run(r->eng, &job, err);
+		}
+		if (!rc)
+			rc = emit(r, c, (int)(c % p->nproj), err);
+	}
+	return rc;
+}
+
+/* Slabs of the volume, summed for every chunk of views. */
+static int run_slabs(struct fp_run *r, struct kk_error *err)
+{
+	const struct kk_geometry *g = r->g;
+	const struct kk_plan *p = &r->plan;
+	struct kk_fp_job job;
+	int64_t i = 0, c, s, nz = g->vol.nz;
+	int rc = 0;
+
+	for (c = 0; c < p->nchunks && !rc; c++) {
+		int proj = (int)(c % p->nproj);
+
+		fp_job(&job, r, 0, proj, c);
+		rc = kk_fp_clear(r->eng, proj, job.nviews, err);
+		for (s = 0; s < p->nslabs && !rc; s++) {
+			int64_t z0 = s * p->slab, z1 = min64(z0 + p->slab, nz);
+
+			kk_plan_window(p, s, c, &job.row_lo, &job.row_hi);
+			job.units = (double)job.nviews * (z1 - z0) / nz;
+			if (job.row_lo == job.row_hi) {
+				if (r->progress)
+					kk_progress_add(r->progress, job.units);
+				continue;
+			}
+			job.vol = r->vol_turn;
+			r->vol_turn = (r->vol_turn + 1) % p->nvol;
+			for (; !rc && i < r->nitems && r->items[i].c == c &&
+			       r->items[i].s == s; i++)
+				rc = upload(r, i, job.vol, r->items[i].z0 - z0,
+					    err);
+			job.base = z0;
+			job.zlo = z0;
+			job.zhi = z1;
+			job.accumulate = true;
+			if (!rc)
+				rc = kk_fp_run(r->eng, &job, err);
+		}
+		if (!rc)
+			rc = emit(r, c, proj, err);
+	}
+	return rc;
+}
+
+static void finish(struct fp_run *r, struct kk_stream_stats *st)
+{
+	int i;
+
+	if (r->reader) {
+		st->read_s = kk_worker_busy(r->reader);
+		st->read_bytes = kk_worker_bytes(r->reader);
+	}
+	if (r->writer) {
+		st->write_s = kk_worker_busy(r->writer);
+		st->write_bytes = kk_worker_bytes(r->writer);
+	}
+	kk_worker_stop(r->reader);
+	kk_worker_stop(r->writer);
+	kk_fp_engine_free(r->eng);
+	/* The last copies' times, now that all is done. */
+	for (i = 0; i < r->in.n; i++)
+		kk_hbuf_wait(&r->in.buf[i], &(struct kk_error){0});
+	for (i = 0; i < r->out.n; i++)
+		kk_hbuf_wait(&r->out.buf[i], &(struct kk_error){0});
+	kk_ring_free(&r->in);
+	kk_ring_free(&r->out);
+	if (r->have_plan)
+		kk_plan_release(&r->plan);
+	free(r->items);
+	kk_device_stats(r->dev, &st->dev);
+}
+
+int kk_stream_fp(struct kk_device *d, const struct kk_geometry *g,
+		 struct kk_reader *vol, struct kk_writer *proj,
+		 const struct kk_stream_opts *o, struct kk_progress *progress,
+		 struct kk_stream_stats *st, struct kk_error *err)
+{
+	struct fp_run r;
+	char desc[320];
+	double t0 = kk_now();
+	int64_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(st, 0, sizeof(*st));
+	r.dev = d;
+	r.g = g;
+	r.o = o;
+	r.progress = progress;
+	rc = setup(&r, vol, proj, err);
+	if (!rc) {
+		kk_plan_describe(&r.plan, desc, sizeof(desc));
+		kk_msg_verbose("plan: %s", desc);
+		if (r.plan.chunk_shrunk)
+			kk_msg_warn("--chunk %lld does not fit: using %lld "
+				    "views a chunk", (long long)o->chunk,
+				    (long long)r.plan.chunk);
+		st->nslabs = r.plan.nslabs;
+		st->nchunks = r.plan.nchunks;
+		rc = list_items(&r, err);
+	}
+	if (!rc)
+		rc = kk_worker_start_reader(&r.reader, vol, err);
+	if (!rc)
+		rc = kk_worker_start_writer(&r.writer, proj, err);
+	if (!rc)
+		rc = r.plan.resident ? run_resident(&r, err)
+				     : run_slabs(&r, err);
+	for (i = 0; !rc && i < r.out.n; i++)
+		rc = kk_worker_wait(r.writer, &r.out.job[i], err);
+	finish(&r, st);
+	st->seconds = kk_now() - t0;
+	st->peak_rss = kk_rss_peak();
+	return rc;
+}
