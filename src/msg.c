@@ -207,19 +207,36 @@ static void format_seconds(char *buf, size_t n, double s)
 		snprintf(buf, n, "%.1f h", s / 3600);
 }
 
-/* Caller holds print_lock. */
+/*
+ * Caller holds print_lock.  On a terminal: a bar redrawn in place; else
+ * (--progress into a log) a plain line now and then.
+ */
 static void draw_progress(struct kk_progress *p, double now, int final)
 {
 	double elapsed = now - p->t_start;
 	double rate = elapsed > 0 ? p->done / elapsed : 0;
-	char left[32] = "";
+	double frac = p->total > 0 ? p->done / p->total : 1;
+	char left[32] = "", bar[24];
+	int i, filled;
 
+	if (frac > 1)
+		frac = 1;
 	if (!final && rate > 0 && p->done < p->total)
 		format_seconds(left, sizeof(left),
 			       (p->total - p->done) / rate);
-	fprintf(stderr, "\r\033[Kkkit: %s: %.0f/%.0f %s, %.1f %s/s",
-		command_name ? command_name : "", p->done, p->total, p->what,
-		rate, p->what);
+	if (p->tty) {
+		filled = (int)(frac * 20 + 1e-9);
+		for (i = 0; i < 20; i++)
+			bar[i] = i < filled ? '#' : '.';
+		bar[20] = '\0';
+		fprintf(stderr, "\r\033[Kkkit: %s: [%s] ",
+			command_name ? command_name : "", bar);
+	} else {
+		fprintf(stderr, "kkit: %s: ", command_name ? command_name
+							   : "");
+	}
+	fprintf(stderr, "%.0f/%.0f %s (%.0f%%), %.1f %s/s", p->done, p->total,
+		p->what, frac * 100, rate, p->what);
 	if (left[0])
 		fprintf(stderr, ", %s left", left);
 	if (final) {
@@ -228,8 +245,10 @@ static void draw_progress(struct kk_progress *p, double now, int final)
 		format_seconds(took, sizeof(took), elapsed);
 		fprintf(stderr, ", took %s\n", took);
 		progress_on_screen = 0;
-	} else {
+	} else if (p->tty) {
 		progress_on_screen = 1;
+	} else {
+		fputc('\n', stderr);
 	}
 	fflush(stderr);
 	p->t_drawn = now;
@@ -242,7 +261,9 @@ void kk_progress_start(struct kk_progress *p, const char *what,
 	p->what = what;
 	p->total = total;
 	p->t_start = kk_now();
+	p->t_drawn = p->t_start;
 	p->active = progress_wanted();
+	p->tty = isatty(STDERR_FILENO);
 }
 
 void kk_progress_add(struct kk_progress *p, double n)
@@ -253,7 +274,7 @@ void kk_progress_add(struct kk_progress *p, double n)
 	p->done += n;
 	if (p->active) {
 		now = kk_now();
-		if (now - p->t_drawn > 0.25)
+		if (now - p->t_drawn > (p->tty ? 0.25 : 10))
 			draw_progress(p, now, 0);
 	}
 	pthread_mutex_unlock(&print_lock);

@@ -65,9 +65,10 @@ void kk_msg_note(const char *fmt, ...) KK_PRINTF(1, 2);    /* normal */
 void kk_msg_verbose(const char *fmt, ...) KK_PRINTF(1, 2); /* -v only */
 
 /*
- * Progress of one long step: "fp: 120/180 views, 40.1 views/s, 2 s left".
- * Drawn on stderr at most a few times a second; kk_progress_add may be
- * called from any thread.
+ * Progress of one long step: "fp: [#######.............] 120/180 views
+ * (67%), 40.1 views/s, 2 s left".  On a terminal the bar is redrawn in
+ * place a few times a second; with --progress into a file, a plain line
+ * comes every 10 s.  kk_progress_add may be called from any thread.
  */
 struct kk_progress {
 	const char *what;
@@ -76,6 +77,7 @@ struct kk_progress {
 	double t_start;
 	double t_drawn;
 	int active;
+	int tty;
 };
 void kk_progress_start(struct kk_progress *p, const char *what,
 		       double total);

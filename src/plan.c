@@ -21,7 +21,7 @@
 #define TARGET_PIECE_BYTES (64 * KK_MIB)
 /* Per-view parameters and the like that the device also holds. */
 #define PARAM_BYTES_PER_VIEW 128
-#define FIXED_BYTES (4 * KK_MIB)
+#define FIXED_BYTES 4096
 /* bp: slabs to cut a large volume into so that writing overlaps. */
 #define OVERLAP_SLABS 8
 #define OVERLAP_MIN_BYTES (512 * KK_MIB)
@@ -199,8 +199,7 @@ static int too_small(struct kk_error *err, const char *what, uint64_t need,
 	kk_format_size(need, a, sizeof(a));
 	kk_format_size(have, b, sizeof(b));
 	return kk_fail(err, KK_ENOMEM, "not even %s fit in the %s of %s "
-		       "memory there is to use: they need %s", what, b, where,
-		       a);
+		       "there is to use: they need %s", what, b, where, a);
 }
 
 static int alloc_windows(struct kk_plan *p, struct kk_error *err)
@@ -243,6 +242,7 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 	struct cut cut;
 
 	memset(p, 0, sizeof(*p));
+	p->device_what = l->device_what;
 	p->fp = true;
 	p->nproj = 2;
 	p->nin = 3;
@@ -255,13 +255,13 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 	if (p->piece < 1)
 		return too_small(err, "three slices of the volume",
 				 (uint64_t)(in_n * slice_h), l->host / 2,
-				 "host");
+				 "host memory");
 	c_host = (int64_t)((l->host - in_n * p->piece * slice_h) / out_n /
 			   view);
 	if (c_host < 1)
 		return too_small(err, "three views of projections",
 				 (uint64_t)(out_n * view + in_n * p->piece *
-					    slice_h), l->host, "host");
+					    slice_h), l->host, "host memory");
 	/* The whole volume on the device, if it fits beside two chunks. */
 	c_dev = l->device > slice_d * v->nz + fixed
 		? (int64_t)((l->device - slice_d * v->nz - fixed) / 2 / view)
@@ -293,7 +293,7 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 		if (p->chunk < 1)
 			return too_small(err, "two slices and two views",
 					 2 * slice_d + 2 * view + fixed,
-					 l->device, "device");
+					 l->device, l->device_what);
 		p->piece = min64(p->piece, slab);
 		p->device_bytes = 2 * slab * slice_d + 2 * p->chunk * view +
 				  fixed;
@@ -373,6 +373,7 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	bool found = false;
 
 	memset(p, 0, sizeof(*p));
+	p->device_what = l->device_what;
 	if (!vw)
 		return err->code;
 	/* Overlap: a large volume in slabs, if their windows do not make
@@ -419,7 +420,7 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 				 (uint64_t)(v->nx * v->ny) * l->vol_es +
 				 2 * (uint64_t)(g->nrows * g->ncols) *
 				 l->proj_es + FIXED_BYTES, l->device,
-				 "device");
+				 l->device_what);
 	}
 	p->fp = false;
 	p->slab = best.slab;
@@ -443,7 +444,7 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 		free(vw);
 		return too_small(err, "three slices of the volume",
 				 (uint64_t)((3 + l->out_extra) * slice_h),
-				 l->host / 2, "host");
+				 l->host / 2, "host memory");
 	}
 	p->out_bytes = (uint64_t)p->piece * slice_h;
 	p->host_bytes = (uint64_t)((3 + l->in_extra) * p->in_bytes +
@@ -479,19 +480,19 @@ void kk_plan_describe(const struct kk_plan *p, char *buf, size_t n)
 	kk_format_size(p->device_bytes, dev, sizeof(dev));
 	kk_format_size(p->host_bytes, host, sizeof(host));
 	if (p->fp && p->resident)
-		snprintf(buf, n, "the whole volume on the device, %lld chunk%s "
-			 "of %lld view%s; %s on the device, %s of host "
-			 "buffers", (long long)p->nchunks,
-			 p->nchunks == 1 ? "" : "s", (long long)p->chunk,
-			 p->chunk == 1 ? "" : "s", dev, host);
+		snprintf(buf, n, "the whole volume at once, %lld chunk%s of "
+			 "%lld view%s; %s of %s, %s of host buffers",
+			 (long long)p->nchunks, p->nchunks == 1 ? "" : "s",
+			 (long long)p->chunk, p->chunk == 1 ? "" : "s", dev,
+			 p->device_what, host);
 	else
 		snprintf(buf, n, "%lld slab%s of %lld slice%s x %lld chunk%s "
-			 "of %lld view%s%s; %s on the device, %s of host "
-			 "buffers", (long long)p->nslabs,
+			 "of %lld view%s%s; %s of %s, %s of host buffers",
+			 (long long)p->nslabs,
 			 p->nslabs == 1 ? "" : "s", (long long)p->slab,
 			 p->slab == 1 ? "" : "s", (long long)p->nchunks,
 			 p->nchunks == 1 ? "" : "s", (long long)p->chunk,
 			 p->chunk == 1 ? "" : "s",
 			 p->fp ? ", the volume read once a chunk" : "", dev,
-			 host);
+			 p->device_what, host);
 }

@@ -25,6 +25,7 @@
 
 struct kk_plan_limits {
 	uint64_t device;      /* bytes the device buffers may take */
+	const char *device_what; /* "GPU memory", for messages */
 	uint64_t host;        /* bytes the host buffers may take */
 	int64_t chunk;        /* views per chunk the user asked for; 0 */
 	size_t vol_es;        /* bytes of a voxel on the device */
@@ -49,6 +50,7 @@ struct kk_plan {
 	int nin, nout;          /* host buffers */
 	uint64_t in_bytes, out_bytes;
 	uint64_t device_bytes;  /* what the device buffers take */
+	const char *device_what;/* of what: "GPU memory" */
 	uint64_t host_bytes;    /* what the host buffers take */
 	double read_factor;     /* bp: bytes read / the projections' size */
 	int64_t *windows;       /* rows [lo, hi) of (slab s, chunk c) at

@@ -52,6 +52,7 @@ int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
 		host = avail ? avail / 4 * 3 : KK_GIB;
 	}
 	l->chunk = o->chunk;
+	l->device_what = kk_device_on_gpu(d) ? "GPU memory" : "memory";
 	if (!kk_device_on_gpu(d)) {
 		/* The "device" buffers are host memory too. */
 		uint64_t ring = host / 4 < CPU_RING_MAX ? host / 4
@@ -93,7 +94,7 @@ int kk_stream_shrink(uint64_t *limit, uint64_t used, const char *where,
 	}
 	*limit = less;
 	kk_format_size(less, a, sizeof(a));
-	kk_msg_verbose("out of %s memory (%s); trying again with %s", where,
+	kk_msg_verbose("out of %s (%s); trying again with %s", where,
 		       why->msg, a);
 	return 0;
 }

@@ -80,7 +80,7 @@ static int setup(struct fp_run *r, struct kk_reader *in,
 		rc = kk_fp_engine_create(&r->eng, r->dev, g, &lay, &why);
 		if (rc == KK_ENOMEM) {
 			rc = kk_stream_shrink(&l.device, r->plan.device_bytes,
-					      "device", &why, err);
+					      l.device_what, &why, err);
 		} else if (!rc) {
 			rc = kk_ring_alloc(&r->in, r->dev, r->plan.nin,
 					   r->plan.in_bytes, r->o->pinned,
@@ -98,7 +98,7 @@ static int setup(struct fp_run *r, struct kk_reader *in,
 			if (rc == KK_ENOMEM)
 				rc = kk_stream_shrink(&l.host,
 						      r->plan.host_bytes,
-						      "host", &why, err);
+						      "host memory", &why, err);
 			else
 				*err = why;
 		} else {
