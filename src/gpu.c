@@ -275,6 +275,10 @@ int kk_gpu_open(struct kk_gpu **out, int ordinal,
 	}
 	rc = KK_CU(g, err, cuDeviceGet, &g->dev, ordinal);
 	if (!rc)
+		rc = KK_CU(g, err, cuDeviceGetAttribute, &g->max_layers,
+			   CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_LAYERED_LAYERS,
+			   g->dev);
+	if (!rc)
 		rc = KK_CU(g, err, cuDevicePrimaryCtxRetain, &g->ctx, g->dev);
 	if (!rc)
 		rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);

@@ -90,6 +90,7 @@ struct kk_gpu {
 	char name[256];
 	int cc_major, cc_minor;
 	int sm_count;
+	int max_layers;             /* of a 2D layered texture */
 	size_t mem_total;
 	struct kk_module *modules;  /* compiled kernels (kernels.c) */
 	struct kk_kernel_opts *kopts;

@@ -364,7 +364,7 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	const struct kk_volume_geom *v = &g->vol;
 	uint64_t slice_h = (uint64_t)(v->nx * v->ny) * 4;
 	uint64_t view_h = (uint64_t)(g->nrows * g->ncols) * 4;
-	int64_t want = target_chunk(g, l, view_h), good = min64(want, 32);
+	int64_t want = target_chunk(g, l, view_h), asked = want, good;
 	struct kk_bp_view *vw = all_views(g, err);
 	struct cut c, best;
 	uint64_t dev = 0, best_dev = 0;
@@ -376,6 +376,9 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	p->device_what = l->device_what;
 	if (!vw)
 		return err->code;
+	if (l->max_chunk && want > l->max_chunk)
+		want = l->max_chunk;
+	good = min64(want, 8);
 	/* Overlap: a large volume in slabs, if their windows do not make
 	 * us read much more. */
 	if (l->overlap && v->nz >= 2 && slice_h * v->nz >= OVERLAP_MIN_BYTES) {
@@ -429,7 +432,7 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	p->resident = best.nslabs == 1;
 	p->chunk = best.chunk;
 	p->nchunks = best.nchunks;
-	p->chunk_shrunk = l->chunk && p->chunk < want;
+	p->chunk_shrunk = l->chunk && p->chunk < asked;
 	p->rows = best.rows;
 	p->nproj = 2;
 	p->device_bytes = best_dev;

@@ -28,6 +28,8 @@ struct kk_plan_limits {
 	const char *device_what; /* "GPU memory", for messages */
 	uint64_t host;        /* bytes the host buffers may take */
 	int64_t chunk;        /* views per chunk the user asked for; 0 */
+	int64_t max_chunk;    /* bp: the most views a buffer holds (a
+			       * GPU's texture layers); 0: no limit */
 	size_t vol_es;        /* bytes of a voxel on the device */
 	size_t proj_es;       /* bytes of a projection pixel (bp input) */
 	bool overlap;         /* bp: cut a large volume into slabs even

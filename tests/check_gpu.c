@@ -508,8 +508,10 @@ START_TEST(view_counts)
 	ck_assert(!kk_cpu_bp_interp(&g, &ref, back_ref, 2, tex_rule, NULL,
 				    &err));
 	poison(back, nv);
+	/* A chunk of at most 2000 views: texture layers run out at 2048. */
 	ck_assert_msg(!te_bp(dev, &g, &kk_axes_default, ref.data, back,
-			     g.vol.nz, g.nviews, &err), "%s", err.msg);
+			     g.vol.nz, g.nviews < 2000 ? g.nviews : 2000,
+			     &err), "%s", err.msg);
 	ebp = rel_l2(back, back_ref, nv);
 	printf("%6d views: fp %.2e, bp %.2e\n", counts[_i], efp, ebp);
 	ck_assert(efp < 1e-4 && ebp < 1e-4);

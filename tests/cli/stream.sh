@@ -35,7 +35,9 @@ for axes in angle,row,col astra; do
 		--proj-axes $axes --device $device --mem-limit 64K -v
 	expect_status 0
 	expect_err_has "slabs of"
-	compare "bc-$axes.h5" "b-$axes.h5" 1e-6
+	# Each chunk's sum is added to the volume in float32: a few more
+	# roundings on the GPU (measured 2.1e-6 with 48 chunks on an H200).
+	compare "bc-$axes.h5" "b-$axes.h5" 1e-5
 done
 
 # Chunks of 5 views, TIFF pages in and out.
