@@ -226,10 +226,12 @@ int kk_finish(const struct kk_error *err)
 int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,
 		   struct kk_error *err)
 {
+	double t0 = kk_now();
 	int rc = kk_device_open(d, &o->dev, err);
 
 	if (!rc)
-		kk_msg_verbose("device: %s", (*d)->name);
+		kk_msg_verbose("device: %s, ready in %.2f s", (*d)->name,
+			       kk_now() - t0);
 	return rc;
 }
 

@@ -98,6 +98,11 @@ static int cfp_download(struct kk_fp_engine *e, int proj, int64_t nviews,
 	return 0;
 }
 
+static bool cfp_idle(struct kk_fp_engine *e)
+{
+	return true; /* runs are done when they return */
+}
+
 static void cfp_destroy(struct kk_fp_engine *e)
 {
 	struct cpu_fp *c = (struct cpu_fp *)e;
@@ -108,7 +113,7 @@ static void cfp_destroy(struct kk_fp_engine *e)
 }
 
 static const struct kk_fp_engine_ops cpu_fp_ops = {
-	cfp_upload, cfp_clear, cfp_run, cfp_download, cfp_destroy,
+	cfp_upload, cfp_clear, cfp_run, cfp_download, cfp_idle, cfp_destroy,
 };
 
 int kk_cpu_fp_engine(struct kk_fp_engine **out, struct kk_device *d,

@@ -63,6 +63,11 @@ int kk_fp_download(struct kk_fp_engine *e, int proj, int64_t nviews,
 	return e->ops->download(e, proj, nviews, hb, err);
 }
 
+bool kk_fp_idle(struct kk_fp_engine *e)
+{
+	return e->ops->idle(e);
+}
+
 int kk_bp_engine_create(struct kk_bp_engine **e, struct kk_device *d,
 			const struct kk_geometry *g,
 			const struct kk_bp_layout *l, struct kk_error *err)

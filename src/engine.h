@@ -31,6 +31,9 @@
 
 /* ---- forward projection -------------------------------------------- */
 
+/* The most projection buffers an fp engine holds. */
+#define KK_FP_MAX_PROJ 8
+
 struct kk_fp_layout {
 	int64_t slices;          /* slices a volume buffer holds */
 	int nvol;                /* volume buffers */
@@ -65,6 +68,7 @@ struct kk_fp_engine_ops {
 		   struct kk_error *err);
 	int (*download)(struct kk_fp_engine *e, int proj, int64_t nviews,
 			struct kk_hbuf *hb, struct kk_error *err);
+	bool (*idle)(struct kk_fp_engine *e);
 	void (*destroy)(struct kk_fp_engine *e);
 };
 
@@ -94,6 +98,8 @@ int kk_fp_run(struct kk_fp_engine *e, const struct kk_fp_job *job,
 /* The first nviews views of projection buffer proj into hb. */
 int kk_fp_download(struct kk_fp_engine *e, int proj, int64_t nviews,
 		   struct kk_hbuf *hb, struct kk_error *err);
+/* Has every run queued so far finished (the device would wait)? */
+bool kk_fp_idle(struct kk_fp_engine *e);
 
 /* ---- backprojection ------------------------------------------------ */
 

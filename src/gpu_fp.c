@@ -26,6 +26,7 @@
 #ifdef HAVE_CUDA_HEADERS
 
 #define MAX_BUF 2
+#define MAX_PROJ KK_FP_MAX_PROJ
 
 /* The kernel's struct kk_fp_dims, byte for byte. */
 struct fp_dims {
@@ -43,9 +44,10 @@ struct gpu_fp {
 	CUtexObject tex;
 	CUevent vol_ready[MAX_BUF];    /* its uploads are done */
 	CUevent vol_free[MAX_BUF];     /* the kernels reading it are done */
-	CUdeviceptr proj[MAX_BUF];
-	CUevent proj_ready[MAX_BUF];   /* its clear and kernels are done */
-	CUevent proj_free[MAX_BUF];    /* its download is done */
+	CUdeviceptr proj[MAX_PROJ];
+	CUevent proj_ready[MAX_PROJ];  /* its clear and kernels are done */
+	CUevent proj_free[MAX_PROJ];   /* its download is done */
+	CUevent last_run;              /* after the last run queued */
 	CUdeviceptr params;            /* 20 floats a view, by (axis, view) */
 	int64_t *sorted;               /* the views in that order */
 	int64_t first[4];              /* where each axis's views start */
@@ -361,6 +363,8 @@ static int gfp_run(struct kk_fp_engine *e, const struct kk_fp_job *job,
 	if (!rc)
 		rc = KK_CU(g, err, cuEventRecord, f->proj_ready[job->proj],
 			   g->stream);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventRecord, f->last_run, g->stream);
 	if (!rc && job->progress)
 		kk_progress_add(job->progress, job->units);
 	return rc;
@@ -390,6 +394,14 @@ static int gfp_download(struct kk_fp_engine *e, int proj, int64_t nviews,
 	return rc;
 }
 
+static bool gfp_idle(struct kk_fp_engine *e)
+{
+	struct gpu_fp *f = (struct gpu_fp *)e;
+
+	f->g->cu.cuCtxSetCurrent(f->g->ctx);
+	return f->g->cu.cuEventQuery(f->last_run) != CUDA_ERROR_NOT_READY;
+}
+
 static void gfp_destroy(struct kk_fp_engine *e)
 {
 	struct gpu_fp *f = (struct gpu_fp *)e;
@@ -408,17 +420,21 @@ static void gfp_destroy(struct kk_fp_engine *e)
 	for (i = 0; i < MAX_BUF; i++) {
 		if (f->vol[i])
 			g->cu.cuMemFree(f->vol[i]);
-		if (f->proj[i])
-			g->cu.cuMemFree(f->proj[i]);
 		if (f->vol_ready[i])
 			g->cu.cuEventDestroy(f->vol_ready[i]);
 		if (f->vol_free[i])
 			g->cu.cuEventDestroy(f->vol_free[i]);
+	}
+	for (i = 0; i < MAX_PROJ; i++) {
+		if (f->proj[i])
+			g->cu.cuMemFree(f->proj[i]);
 		if (f->proj_ready[i])
 			g->cu.cuEventDestroy(f->proj_ready[i]);
 		if (f->proj_free[i])
 			g->cu.cuEventDestroy(f->proj_free[i]);
 	}
+	if (f->last_run)
+		g->cu.cuEventDestroy(f->last_run);
 	if (f->params)
 		g->cu.cuMemFree(f->params);
 	free(f->sorted);
@@ -426,7 +442,7 @@ static void gfp_destroy(struct kk_fp_engine *e)
 }
 
 static const struct kk_fp_engine_ops gpu_fp_ops = {
-	gfp_upload, gfp_clear, gfp_run, gfp_download, gfp_destroy,
+	gfp_upload, gfp_clear, gfp_run, gfp_download, gfp_idle, gfp_destroy,
 };
 
 static int create_buffers(struct gpu_fp *f, struct kk_error *err)
@@ -443,13 +459,17 @@ static int create_buffers(struct gpu_fp *f, struct kk_error *err)
 		if (!rc)
 			rc = KK_CU(g, err, cuEventCreate, &f->vol_free[i],
 				   CU_EVENT_DISABLE_TIMING);
-		if (!rc)
-			rc = KK_CU(g, err, cuEventCreate, &f->proj_ready[i],
-				   CU_EVENT_DISABLE_TIMING);
+	}
+	for (i = 0; i < l->nproj && !rc; i++) {
+		rc = KK_CU(g, err, cuEventCreate, &f->proj_ready[i],
+			   CU_EVENT_DISABLE_TIMING);
 		if (!rc)
 			rc = KK_CU(g, err, cuEventCreate, &f->proj_free[i],
 				   CU_EVENT_DISABLE_TIMING);
 	}
+	if (!rc)
+		rc = KK_CU(g, err, cuEventCreate, &f->last_run,
+			   CU_EVENT_DISABLE_TIMING);
 	if (!rc && f->base.whole_volume) {
 		memset(&ad, 0, sizeof(ad));
 		ad.Width = v->nx;
@@ -483,7 +503,7 @@ int kk_gpu_fp_engine(struct kk_fp_engine **out, struct kk_device *d,
 	*out = NULL;
 	if (!f)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	if (l->nvol > MAX_BUF || l->nproj > MAX_BUF) {
+	if (l->nvol > MAX_BUF || l->nproj > MAX_PROJ) {
 		free(f);
 		return kk_fail(err, KK_ERUNTIME, "internal error: %d volume "
 			       "and %d projection buffers", l->nvol, l->nproj);

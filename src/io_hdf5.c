@@ -10,12 +10,15 @@
 #include "config.h"
 #include "io_hdf5.h"
 #include "geomspec.h"
+#include "rawio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -25,6 +28,7 @@ struct h5_reader {
 	hid_t file, dset, fspace, memtype;
 	hid_t half;        /* our float16 type, if memtype is it */
 	int64_t *frames;   /* NXtomo: file frame of each projection */
+	struct kk_raw raw; /* raw.fd >= 0: read around the library */
 };
 
 /* IEEE binary16, as h5py and numpy store it; the caller closes it. */
@@ -401,6 +405,8 @@ static int h5_read(struct kk_reader *r, const int64_t *start,
 	int64_t v, run, per_frame = 1;
 	int i, rc = 0;
 
+	if (h->raw.fd >= 0)
+		return kk_raw_io(&h->raw, start, count, buf, err);
 	kk_h5_lock();
 	for (i = 0; i < r->info.rank; i++) {
 		s[i] = (hsize_t)start[i];
@@ -443,6 +449,8 @@ static void h5_close(struct kk_reader *r)
 		H5Dclose(h->dset);
 	if (h->file >= 0)
 		H5Fclose(h->file);
+	if (h->raw.fd >= 0)
+		close(h->raw.fd);
 	free(h->frames);
 	free(h);
 	r->impl = NULL;
@@ -476,6 +484,7 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 	if (!h)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	h->file = h->dset = h->fspace = h->memtype = h->half = -1;
+	h->raw.fd = -1;
 	r->impl = h;
 	r->ops = &h5_reader_ops;
 	h->file = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -524,9 +533,60 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 					 err);
 	if (rc)
 		goto fail;
+	kk_h5_raw_setup(&h->raw, h->file, h->dset, h->memtype, file,
+			r->name, rank, r->info.dims, kk_dtype_size(
+				r->info.dtype), false);
+	h->raw.frames = h->frames;
+	if (h->raw.fd >= 0) {
+		size_t len = strlen(r->note);
+
+		snprintf(r->note + len, sizeof(r->note) - len, "%sread as "
+			 "plain bytes (contiguous, stored as in memory)",
+			 len ? "; " : "");
+	}
 	return 0;
 fail:
 	h5_close(r);
 	r->ops = NULL;
 	return rc;
+}
+
+void kk_h5_raw_setup(struct kk_raw *raw, hid_t file, hid_t dset,
+		     hid_t memtype, const char *path, const char *name,
+		     int rank, const int64_t *dims, size_t esize,
+		     bool writing)
+{
+	hid_t dcpl = H5Dget_create_plist(dset), fapl = H5Fget_access_plist(file);
+	hid_t ftype = H5Dget_type(dset);
+	haddr_t offset = H5Dget_offset(dset);
+	bool ok;
+	int i;
+
+	raw->fd = -1;
+	/* Plain bytes at one place: contiguous, no filters or external
+	 * files, in a plain file, stored as they are in memory. */
+	ok = dcpl >= 0 && fapl >= 0 && ftype >= 0 &&
+	     H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
+	     H5Pget_external_count(dcpl) == 0 &&
+	     H5Pget_driver(fapl) == H5FD_SEC2 &&
+	     H5Tequal(ftype, memtype) > 0 && offset != HADDR_UNDEF &&
+	     !getenv("KKIT_NO_RAW_HDF5");
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	if (fapl >= 0)
+		H5Pclose(fapl);
+	if (ftype >= 0)
+		H5Tclose(ftype);
+	H5Eclear2(H5E_DEFAULT);
+	if (!ok)
+		return;
+	raw->fd = open(path, (writing ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	raw->offset = (int64_t)offset;
+	raw->rank = rank;
+	for (i = 0; i < rank; i++)
+		raw->dims[i] = dims[i];
+	raw->esize = esize;
+	raw->frames = NULL;
+	raw->name = name;
+	raw->writing = writing;
 }

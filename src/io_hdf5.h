@@ -11,6 +11,7 @@
 #include <hdf5.h>
 
 #include "io_impl.h"
+#include "rawio.h"
 
 /* Switch off HDF5's printing of its error stack (once a thread). */
 void kk_h5_quiet(void);
@@ -44,5 +45,13 @@ bool kk_h5_exists(hid_t file, const char *path);
  * frame a projection, or no image_key) or malloc'ed. */
 int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file, const char *dpath,
 			int64_t **frames, struct kk_error *err);
+
+/* Set raw up to read (write) the dataset around the library when its
+ * bytes lie plainly in the file; raw->fd is -1 when they do not (or
+ * $KKIT_NO_RAW_HDF5 is set).  path is the file, name for messages. */
+void kk_h5_raw_setup(struct kk_raw *raw, hid_t file, hid_t dset,
+		     hid_t memtype, const char *path, const char *name,
+		     int rank, const int64_t *dims, size_t esize,
+		     bool writing);
 
 #endif

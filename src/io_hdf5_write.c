@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct h5_writer {
 	hid_t file, dset, fspace, memtype;
 	hid_t half;
+	struct kk_raw raw;     /* raw.fd >= 0: write around the library */
 };
 
 /* A UTF-8 string attribute on obj; NULL values are skipped. */
@@ -76,6 +78,15 @@ static int h5_write(struct kk_writer *w, int axis, int64_t start,
 		c[i] = w->info.dims[i];
 	s[axis] = start;
 	c[axis] = count;
+	if (h->raw.fd >= 0) {
+		int64_t rs[3], rcount[3];
+
+		for (i = 0; i < w->info.rank; i++) {
+			rs[i] = (int64_t)s[i];
+			rcount[i] = (int64_t)c[i];
+		}
+		return kk_raw_io(&h->raw, rs, rcount, (void *)buf, err);
+	}
 	kk_h5_lock();
 	mspace = kk_h5_slab(h->fspace, w->info.rank, s, c);
 	st = -1;
@@ -93,6 +104,8 @@ static int h5_write(struct kk_writer *w, int axis, int64_t start,
 
 static void h5_release(struct h5_writer *h)
 {
+	if (h->raw.fd >= 0)
+		close(h->raw.fd);
 	if (h->half >= 0)
 		H5Tclose(h->half);
 	if (h->fspace >= 0)
@@ -142,7 +155,7 @@ int kk_hdf5_create(struct kk_writer *w, struct kk_error *err)
 	struct h5_writer *h;
 	struct kk_h5_error ws;
 	hsize_t dims[3];
-	hid_t lcpl = -1, ftype;
+	hid_t lcpl = -1, dcpl = -1, ftype;
 	int i;
 
 	kk_h5_quiet();
@@ -150,6 +163,7 @@ int kk_hdf5_create(struct kk_writer *w, struct kk_error *err)
 	if (!h)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	h->file = h->dset = h->fspace = h->half = -1;
+	h->raw.fd = -1;
 	w->impl = h;
 	w->ops = &h5_writer_ops;
 	for (i = 0; i < w->info.rank; i++)
@@ -173,21 +187,36 @@ int kk_hdf5_create(struct kk_writer *w, struct kk_error *err)
 		goto fail;
 	h->fspace = H5Screate_simple(w->info.rank, dims, NULL);
 	lcpl = H5Pcreate(H5P_LINK_CREATE);
-	if (h->fspace < 0 || lcpl < 0 ||
-	    H5Pset_create_intermediate_group(lcpl, 1) < 0)
+	/* Contiguous, its place in the file fixed now and never filled:
+	 * the data can then be written as plain bytes (kk_h5_raw_setup). */
+	dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	if (h->fspace < 0 || lcpl < 0 || dcpl < 0 ||
+	    H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
+	    H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+	    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+	    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0)
 		goto fail;
 	h->dset = H5Dcreate2(h->file, w->dataset, ftype, h->fspace, lcpl,
-			     H5P_DEFAULT, H5P_DEFAULT);
+			     dcpl, H5P_DEFAULT);
 	H5Pclose(lcpl);
-	lcpl = -1;
+	H5Pclose(dcpl);
+	lcpl = dcpl = -1;
 	if (h->dset < 0 || put_provenance(w, h->dset) < 0)
 		goto fail;
+	/* The metadata on disk before the raw data goes around it. */
+	if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
+		goto fail;
+	kk_h5_raw_setup(&h->raw, h->file, h->dset, h->memtype, w->tmp,
+			w->name, w->info.rank, w->info.dims,
+			kk_dtype_size(w->info.dtype), true);
 	return 0;
 fail:
 	kk_fail(err, KK_EIO, "cannot create '%s': %s", w->name,
 		kk_h5_error(&ws));
 	if (lcpl >= 0)
 		H5Pclose(lcpl);
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
 	h5_discard(w);
 	w->ops = NULL;
 	return err->code;

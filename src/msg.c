@@ -119,6 +119,15 @@ double kk_now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+void kk_sleep(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
 /* Caller holds print_lock. */
 static void erase_progress(void)
 {

@@ -87,5 +87,7 @@ void kk_progress_end(struct kk_progress *p);
 
 /* Monotonic seconds, for rates and timings. */
 double kk_now(void);
+/* Sleep that long (a signal may cut it short). */
+void kk_sleep(double seconds);
 
 #endif

@@ -11,6 +11,7 @@
 #include "plan.h"
 #include "budget.h"
 #include "cpu_proj.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +26,9 @@
 /* bp: slabs to cut a large volume into so that writing overlaps. */
 #define OVERLAP_SLABS 8
 #define OVERLAP_MIN_BYTES (512 * KK_MIB)
-#define OVERLAP_MAX_READ 1.3
+#define OVERLAP_MAX_READ 1.5
+/* fp: the most chunks summed at once while the volume arrives. */
+#define MAX_OPEN_CHUNKS KK_FP_MAX_PROJ
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -268,10 +271,22 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 		: 0;
 	p->chunk = min64(want, min64(c_host, c_dev));
 	if (p->chunk >= 1) {
+		uint64_t spare;
+
 		p->resident = true;
 		p->nvol = 1;
 		slab = p->piece;
-		p->device_bytes = slice_d * v->nz + 2 * p->chunk * view + fixed;
+		/* More projection buffers, where half the memory left
+		 * over holds them: chunks computed while the volume is
+		 * still arriving (stream_fp.c). */
+		spare = l->device - slice_d * v->nz - fixed -
+			2 * p->chunk * view;
+		p->nproj = (int)min64(MAX_OPEN_CHUNKS, 2 + (int64_t)(spare / 2 /
+						 (p->chunk * view)));
+		p->nproj = (int)min64(p->nproj, max64(2, ceil_div(g->nviews,
+								  p->chunk)));
+		p->device_bytes = slice_d * v->nz + p->nproj * p->chunk *
+				  view + fixed;
 	} else {
 		/* Slabs: two (one computes while the next uploads) taking a
 		 * quarter, the projections the rest: the volume is read

@@ -47,7 +47,8 @@ struct kk_plan {
 	bool resident;          /* fp: the whole volume in one buffer */
 	int64_t chunk, nchunks; /* views a chunk has; how many */
 	int64_t rows;           /* rows a projection buffer holds */
-	int nproj;              /* device projection buffers */
+	int nproj;              /* device projection buffers (fp with
+				 * the whole volume: up to 8) */
 	int64_t piece;          /* slices a host volume buffer holds */
 	int nin, nout;          /* host buffers */
 	uint64_t in_bytes, out_bytes;

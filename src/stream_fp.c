@@ -223,47 +223,145 @@ static void fp_job(struct kk_fp_job *job, const struct fp_run *r, int vol,
 	job->progress = r->progress;
 }
 
-/* The whole volume stays on the device. */
-static int run_resident(struct fp_run *r, struct kk_error *err)
+/* ---- the whole volume on the device ------------------------------ */
+
+/* Chunks being computed, oldest first, and the free buffers. */
+struct resident {
+	int64_t chunk[KK_FP_MAX_PROJ];
+	int proj[KK_FP_MAX_PROJ];
+	int n;
+	bool free[KK_FP_MAX_PROJ];
+	int64_t next;               /* the next chunk to begin */
+	int64_t have;               /* slices on the device so far */
+};
+
+static int take_buffer(struct fp_run *r, struct resident *s)
 {
-	const struct kk_geometry *g = r->g;
-	const struct kk_plan *p = &r->plan;
+	int i;
+
+	for (i = 0; i < r->plan.nproj; i++)
+		if (s->free[i]) {
+			s->free[i] = false;
+			return i;
+		}
+	return -1;
+}
+
+/* Begin the next chunk: over the slices already there (summed into as
+ * more come), or over the whole volume once it is all there. */
+static int begin_chunk(struct fp_run *r, struct resident *s, bool complete,
+		       struct kk_error *err)
+{
 	struct kk_fp_job job;
-	int64_t i, c, nz = g->vol.nz;
+	int proj = take_buffer(r, s);
 	int rc = 0;
 
-	/* Chunk 0, piece by piece as the volume arrives. */
-	fp_job(&job, r, 0, 0, 0);
-	if (!r->eng->whole_volume)
-		rc = kk_fp_clear(r->eng, 0, job.nviews, err);
+	fp_job(&job, r, 0, proj, s->next);
+	job.zhi = s->have;
+	job.units = (double)job.nviews * s->have / r->g->vol.nz;
+	if (complete) {
+		rc = kk_fp_run(r->eng, &job, err);
+	} else {
+		rc = kk_fp_clear(r->eng, proj, job.nviews, err);
+		kk_rows_window(r->g, job.view0, job.nviews, 0, s->have,
+			       &job.row_lo, &job.row_hi);
+		job.accumulate = true;
+		if (!rc && s->have > 0 && job.row_hi > job.row_lo)
+			rc = kk_fp_run(r->eng, &job, err);
+		else if (!rc && r->progress)
+			kk_progress_add(r->progress, job.units);
+	}
+	s->chunk[s->n] = s->next++;
+	s->proj[s->n++] = proj;
+	return rc;
+}
+
+/* Download and write the oldest chunk begun; its buffer is free then. */
+static int end_chunk(struct fp_run *r, struct resident *s,
+		     struct kk_error *err)
+{
+	int rc = emit(r, s->chunk[0], s->proj[0], err);
+
+	s->free[s->proj[0]] = true;
+	memmove(s->chunk, s->chunk + 1, (size_t)(s->n - 1) * sizeof(*s->chunk));
+	memmove(s->proj, s->proj + 1, (size_t)(s->n - 1) * sizeof(*s->proj));
+	s->n--;
+	return rc;
+}
+
+/* Until read i is there: begin more chunks, over the slices already on
+ * the device, whenever the device has run out of work. */
+static int while_reading(struct fp_run *r, struct resident *s, int64_t i,
+			 struct kk_error *err)
+{
+	struct kk_job *job = &r->in.job[i % r->in.n];
+	int rc = 0;
+
+	prefetch(r);
+	while (!rc && !kk_worker_done(r->reader, job)) {
+		if (kk_interrupted())
+			return kk_fail_interrupted(err);
+		if (s->next < r->plan.nchunks && s->n < r->plan.nproj &&
+		    s->have > 0 && kk_fp_idle(r->eng))
+			rc = begin_chunk(r, s, false, err);
+		else
+			kk_sleep(0.0002);
+	}
+	return rc;
+}
+
+/*
+ * The volume arrives in pieces.  Every chunk begun adds each piece's
+ * projection as it comes (only the rows the piece's rays reach); while
+ * the next piece is still being read and the device has nothing to do,
+ * another chunk begins with the slices already there.  Once the whole
+ * volume is in, the chunks begun are written and the rest computed in
+ * one go each.  The texture projector needs the whole volume first.
+ */
+static int run_resident(struct fp_run *r, struct kk_error *err)
+{
+	const struct kk_plan *p = &r->plan;
+	const bool whole = r->eng->whole_volume;
+	struct resident s;
+	struct kk_fp_job job;
+	int64_t i, k;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	for (k = 0; k < p->nproj; k++)
+		s.free[k] = true;
+	if (!whole)
+		rc = begin_chunk(r, &s, false, err);
 	for (i = 0; i < r->nitems && !rc; i++) {
 		const struct item *it = &r->items[i];
 
-		rc = upload(r, i, 0, it->z0, err);
-		if (rc || r->eng->whole_volume)
-			continue;
-		kk_plan_window(p, it->s, 0, &job.row_lo, &job.row_hi);
-		job.zlo = it->z0;
-		job.zhi = it->z0 + it->nz;
-		job.accumulate = true;
-		job.units = (double)job.nviews * it->nz / nz;
-		if (job.row_hi > job.row_lo)
-			rc = kk_fp_run(r->eng, &job, err);
-		else if (r->progress)
-			kk_progress_add(r->progress, job.units);
+		if (!whole)
+			rc = while_reading(r, &s, i, err);
+		if (!rc)
+			rc = upload(r, i, 0, it->z0, err);
+		s.have = it->z0 + it->nz;
+		for (k = 0; k < s.n && !rc && !whole; k++) {
+			fp_job(&job, r, 0, s.proj[k], s.chunk[k]);
+			kk_plan_window(p, it->s, s.chunk[k], &job.row_lo,
+				       &job.row_hi);
+			job.zlo = it->z0;
+			job.zhi = it->z0 + it->nz;
+			job.accumulate = true;
+			job.units = (double)job.nviews * it->nz / r->g->vol.nz;
+			if (job.row_hi > job.row_lo)
+				rc = kk_fp_run(r->eng, &job, err);
+			else if (r->progress)
+				kk_progress_add(r->progress, job.units);
+		}
 	}
-	for (c = 0; c < p->nchunks && !rc; c++) {
+	/* The rest: keep a chunk queued on the device while writing. */
+	while (!rc && (s.n > 0 || s.next < p->nchunks)) {
 		if (kk_interrupted())
 			return kk_fail_interrupted(err);
-		if (c > 0 || r->eng->whole_volume) {
-			fp_job(&job, r, 0, (int)(c % p->nproj), c);
-			job.zlo = 0;
-			job.zhi = nz;
-			job.units = (double)job.nviews;
-			rc = kk_fp_run(r->eng, &job, err);
-		}
-		if (!rc)
-			rc = emit(r, c, (int)(c % p->nproj), err);
+		if (s.next < p->nchunks && s.n < p->nproj)
+			rc = begin_chunk(r, &s, true, err);
+		else
+			rc = end_chunk(r, &s, err);
 	}
 	return rc;
 }

@@ -313,6 +313,30 @@ static void check_boxes(const char *spec, const int64_t want[3],
 	kk_reader_close(r);
 }
 
+/* The same values, chunked (2 x 3 x 4) and deflated. */
+static void write_h5_chunked(const char *path, enum kk_dtype t)
+{
+	hsize_t dims[3] = {NZ, NY, NX}, chunk[3] = {2, 3, 4};
+	double v[N];
+	hid_t f, s, d, dcpl;
+
+	fill(v, t);
+	f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	s = H5Screate_simple(3, dims, NULL);
+	dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	H5Pset_chunk(dcpl, 3, chunk);
+	H5Pset_deflate(dcpl, 4);
+	d = H5Dcreate2(f, "/data", h5_type(t), s, H5P_DEFAULT, dcpl,
+		       H5P_DEFAULT);
+	ck_assert_int_ge(d, 0);
+	ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+				  H5P_DEFAULT, v), 0);
+	H5Dclose(d);
+	H5Pclose(dcpl);
+	H5Sclose(s);
+	H5Fclose(f);
+}
+
 START_TEST(box_reads)
 {
 	char *dir = tu_mkdtemp(), *h5 = tu_path(dir, "in.h5");
@@ -328,6 +352,9 @@ START_TEST(box_reads)
 	int variant;
 
 	write_h5(h5, "/data", t, 3);
+	check_boxes(h5, full, t, NULL);
+	/* Chunked and compressed: through the HDF5 library. */
+	write_h5_chunked(h5, t);
 	check_boxes(h5, full, t, NULL);
 	for (variant = 0; variant < 2; variant++) {
 		write_tiff(tif, t, variant, 0);

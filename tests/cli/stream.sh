@@ -40,6 +40,15 @@ for axes in angle,row,col astra; do
 	compare "bc-$axes.h5" "b-$axes.h5" 1e-5
 done
 
+# HDF5 through the library instead of as plain bytes: the same files.
+KKIT_NO_RAW_HDF5=1 run fp -g geom.json -i vol.h5 -o p-lib.h5 --device $device
+expect_status 0
+compare p-lib.h5 p-angle,row,col.h5 0
+KKIT_NO_RAW_HDF5=1 run bp -g geom.json -i p-lib.h5 -o b-lib.h5 \
+	--device $device --mem-limit 64K
+expect_status 0
+compare b-lib.h5 bc-angle,row,col.h5 0
+
 # Chunks of 5 views, TIFF pages in and out.
 run fp -g geom.json -i vol.h5 -o proj/ --chunk 5 --device $device -v
 expect_status 0
