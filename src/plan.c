@@ -394,10 +394,12 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	if (l->max_chunk && want > l->max_chunk)
 		want = l->max_chunk;
 	good = min64(want, 8);
-	/* Overlap: a large volume in slabs, if their windows do not make
-	 * us read much more. */
-	if (l->overlap && v->nz >= 2 && slice_h * v->nz >= OVERLAP_MIN_BYTES) {
-		c.slab = ceil_div(v->nz, min64(OVERLAP_SLABS, v->nz));
+	/* Overlap: a large volume in slabs, as many as their windows allow
+	 * without reading much more. */
+	for (n = OVERLAP_SLABS; l->overlap && !found && n >= 2; n /= 2) {
+		if (v->nz < n || slice_h * v->nz < OVERLAP_MIN_BYTES)
+			break;
+		c.slab = ceil_div(v->nz, n);
 		if (bp_fits(g, vw, l, &c, 2, want, &dev) && c.chunk >= good &&
 		    (double)(c.items * c.rows) <=
 		    OVERLAP_MAX_READ * c.nchunks * g->nrows) {
