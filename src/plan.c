@@ -288,17 +288,23 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 		p->device_bytes = slice_d * v->nz + p->nproj * p->chunk *
 				  view + fixed;
 	} else {
-		/* Slabs: two (one computes while the next uploads) taking a
-		 * quarter, the projections the rest: the volume is read
-		 * again for every chunk, so chunks are as big as fits. */
+		/* Slabs: two (one computes while the next uploads) taking
+		 * an eighth, one chunk of projections the rest: the volume
+		 * is read again for every chunk, so chunks are as big as
+		 * fits, and only two of them are written at a time. */
 		p->nvol = 2;
-		slab = max64(1, min64(v->nz, (int64_t)(l->device / 4 / 2 /
+		p->nproj = 1;
+		p->nout = 2;
+		out_n = 2 + l->out_extra;
+		c_host = (int64_t)((l->host - in_n * p->piece * slice_h) /
+				   out_n / view);
+		slab = max64(1, min64(v->nz, (int64_t)(l->device / 8 / 2 /
 						       slice_d)));
 		for (;;) {
 			uint64_t used = 2 * slab * slice_d + fixed;
 
 			c_dev = l->device > used
-				? (int64_t)((l->device - used) / 2 / view) : 0;
+				? (int64_t)((l->device - used) / view) : 0;
 			p->chunk = min64(l->chunk ? want : g->nviews,
 					 min64(c_host, c_dev));
 			if (p->chunk >= 1 || slab == 1)
@@ -306,11 +312,11 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 			slab = max64(1, slab / 2);
 		}
 		if (p->chunk < 1)
-			return too_small(err, "two slices and two views",
-					 2 * slice_d + 2 * view + fixed,
+			return too_small(err, "two slices and one view",
+					 2 * slice_d + view + fixed,
 					 l->device, l->device_what);
 		p->piece = min64(p->piece, slab);
-		p->device_bytes = 2 * slab * slice_d + 2 * p->chunk * view +
+		p->device_bytes = 2 * slab * slice_d + p->chunk * view +
 				  fixed;
 	}
 	p->chunk_shrunk = l->chunk && p->chunk < want;
@@ -467,8 +473,14 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 				 l->host / 2, "host memory");
 	}
 	p->out_bytes = (uint64_t)p->piece * slice_h;
+	/* One volume buffer: the slab is downloaded whole before the next
+	 * one starts, so let the host buffers hold it, if they may. */
+	if (p->nvol == 1 && p->nslabs > 1)
+		p->nout = (int)max64(3, min64(ceil_div(p->slab, p->piece) + 1,
+					      (int64_t)(l->host / 2 /
+							p->out_bytes)));
 	p->host_bytes = (uint64_t)((3 + l->in_extra) * p->in_bytes +
-				   (3 + l->out_extra) * p->out_bytes);
+				   (p->nout + l->out_extra) * p->out_bytes);
 	p->read_factor = (double)(best.items * best.rows) /
 			 ((double)best.nchunks * g->nrows);
 	if (alloc_windows(p, err)) {

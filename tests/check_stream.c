@@ -356,8 +356,8 @@ START_TEST(too_little)
 	ck_assert(!kk_writer_create(&w, ppath, pdims, -1, &wo, &err));
 	ck_assert_int_eq(kk_stream_fp(d, &g, r, w, &o, NULL, &st, &err),
 			 KK_ENOMEM);
-	ck_assert_ptr_nonnull(strstr(err.msg, "not even two slices and two "
-				     "views fit"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "not even two slices and one "
+				     "view fit"));
 	kk_writer_abort(w);
 	kk_reader_close(r);
 	free(vol);

@@ -90,7 +90,7 @@ expect_status 2
 expect_err_has "--host-mem-limit 1.0 MiB leaves nothing for buffers"
 run fp -g geom.json -i vol.h5 -o x.h5 --mem-limit 2K --device $device
 expect_status 1
-expect_err_has "not even two slices and two views fit in the 2.0 KiB"
+expect_err_has "not even two slices and one view fit in the 2.0 KiB"
 run bp -g geom.json -i p3.h5 -o x.h5 --mem-limit 2K --device $device
 expect_status 1
 expect_err_has "not even one slice and two views fit"
