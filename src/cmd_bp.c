@@ -29,7 +29,7 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 	struct kk_writer *w = NULL;
 	struct kk_progress progress;
 	struct kk_stream_stats st;
-	double t0 = kk_now();
+	double t0 = kk_now(), t1, t2;
 	int rc;
 
 	rc = kk_load_geometry(o->geometry, 0, &g, err);
@@ -42,13 +42,18 @@ static int run(const struct kk_run_opts *o, struct kk_error *err)
 		rc = kk_open_device(o, &d, err);
 	if (rc)
 		goto out;
+	t1 = kk_now();
 	kk_progress_start(&progress, "views", (double)g.nviews);
 	rc = kk_stream_bp(d, &g, r, w, &o->stream, &progress, &st, err);
 	kk_progress_end(&progress);
 	if (!rc) {
 		kk_stream_report(&g, &st);
+		t2 = kk_now();
 		rc = kk_commit_output(w, o->output, t0, err);
 		w = NULL;
+		kk_msg_verbose("opening the files and the device took %.2f s, "
+			       "closing the output %.2f s", t1 - t0,
+			       kk_now() - t2);
 	}
 out:
 	kk_writer_abort(w);
