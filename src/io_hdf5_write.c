@@ -182,7 +182,12 @@ int kk_hdf5_create(struct kk_writer *w, struct kk_error *err)
 		h->memtype = H5T_NATIVE_FLOAT;
 		break;
 	}
-	h->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	/* The temporary's name is reserved by an empty file; HDF5 makes
+	 * the file anew rather than truncating it, which would make ext4
+	 * write all of it back when it is closed (auto_da_alloc): seconds
+	 * for gigabytes. */
+	unlink(w->tmp);
+	h->file = H5Fcreate(w->tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
 	if (h->file < 0 || ftype < 0)
 		goto fail;
 	h->fspace = H5Screate_simple(w->info.rank, dims, NULL);

@@ -215,10 +215,19 @@ static int create_tiff(const char *path, const char *mode, TIFF **out,
 	int fd, e;
 
 	*out = NULL;
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	/* Not O_TRUNC: the files here are new or empty temporaries, and
+	 * truncating one (even an empty one) makes ext4 write it all back
+	 * when it is closed (auto_da_alloc), seconds for a large stack. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return kk_fail_errno(err, KK_EIO, errno, "cannot create %s",
 				     label);
+	if (lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0) != 0) {
+		e = errno;
+		close(fd);
+		return kk_fail_errno(err, KK_EIO, e, "cannot create %s",
+				     label);
+	}
 	kk_tiff_clear();
 	errno = 0;
 	tif = TIFFFdOpen(fd, path, mode);
