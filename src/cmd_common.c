@@ -158,8 +158,9 @@ int kk_run_opt(int opt, const char *arg, struct kk_run_opts *o,
 		rc = kk_parse_size(arg, "--host-mem-limit",
 				   &o->stream.host_mem_limit, err);
 		if (!rc && !o->stream.host_mem_limit)
-			rc = kk_fail(err, KK_EUSAGE, "invalid --host-mem-limit "
-				     "'%s': expected more than nothing", arg);
+			rc = kk_fail(err, KK_EUSAGE, "invalid "
+				     "--host-mem-limit '%s': expected more "
+				     "than nothing", arg);
 		return rc ? rc : 1;
 	case OPT_CHUNK: {
 		char *end;

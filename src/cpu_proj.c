@@ -200,7 +200,8 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 	int64_t item, col;
 
 	for (item = begin; item < end; item++) {
-		int64_t lv = item / c->nrows, row = c->row_lo + item % c->nrows;
+		int64_t lv = item / c->nrows;
+		int64_t row = c->row_lo + item % c->nrows;
 		const struct kk_view *w = &g->views[c->out->view0 + lv];
 		float *out = c->out->data + lv * c->stride[KK_ANGLE] +
 			     (row - c->out->row0) * c->stride[KK_ROW];

@@ -4,11 +4,41 @@
  */
 #include "config.h"
 #include "engine.h"
+#include "budget.h"
+
+#include <stdlib.h>
+
+/*
+ * $KKIT_TEST_ENGINE_LIMIT (a size): engines whose buffers need more fail
+ * as if the device had run out of memory, so that the tests can see the
+ * executors plan for less and try again, on any device.
+ */
+static int test_limit(uint64_t bytes, struct kk_error *err)
+{
+	const char *s = getenv("KKIT_TEST_ENGINE_LIMIT");
+	struct kk_error ignored = {0};
+	uint64_t limit;
+
+	if (!s || kk_parse_size(s, "KKIT_TEST_ENGINE_LIMIT", &limit,
+				&ignored) || bytes <= limit)
+		return 0;
+	return kk_fail(err, KK_ENOMEM, "out of memory for %llu bytes of "
+		       "buffers (KKIT_TEST_ENGINE_LIMIT=%s)",
+		       (unsigned long long)bytes, s);
+}
 
 int kk_fp_engine_create(struct kk_fp_engine **e, struct kk_device *d,
 			const struct kk_geometry *g,
 			const struct kk_fp_layout *l, struct kk_error *err)
 {
+	uint64_t bytes = (uint64_t)(l->nvol * l->slices * g->vol.nx *
+				    g->vol.ny) * 4 +
+			 (uint64_t)(l->nproj * l->views * g->nrows *
+				    g->ncols) * 4;
+
+	*e = NULL;
+	if (test_limit(bytes, err))
+		return err->code;
 	if (kk_device_on_gpu(d))
 		return kk_gpu_fp_engine(e, d, g, l, err);
 	return kk_cpu_fp_engine(e, d, g, l, err);
@@ -72,9 +102,17 @@ int kk_bp_engine_create(struct kk_bp_engine **e, struct kk_device *d,
 			const struct kk_geometry *g,
 			const struct kk_bp_layout *l, struct kk_error *err)
 {
+	uint64_t bytes = (uint64_t)(l->nvol * l->slices * g->vol.nx *
+				    g->vol.ny) * 4 +
+			 (uint64_t)(l->nproj * l->views * l->rows *
+				    g->ncols) * 4;
+
+	*e = NULL;
 	if (l->axes.where[KK_COL] != 2)
 		return kk_fail(err, KK_ERUNTIME, "internal error: bp engine "
 			       "for projections without col last");
+	if (test_limit(bytes, err))
+		return err->code;
 	if (kk_device_on_gpu(d))
 		return kk_gpu_bp_engine(e, d, g, l, err);
 	return kk_cpu_bp_engine(e, d, g, l, err);

@@ -132,7 +132,8 @@ static int gbp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 		     : KK_CU(g, err, cuMemsetD32Async, b->vol[vol], 0, n,
 			     g->stream);
 	if (!rc)
-		rc = KK_CU(g, err, cuEventRecord, b->vol_ready[vol], g->stream);
+		rc = KK_CU(g, err, cuEventRecord, b->vol_ready[vol],
+			   g->stream);
 	return rc;
 }
 
@@ -150,8 +151,8 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
 
 	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
 	if (!rc)
-		rc = KK_CU(g, err, cuStreamWaitEvent, g->up, b->proj_free[proj],
-			   0);
+		rc = KK_CU(g, err, cuStreamWaitEvent, g->up,
+			   b->proj_free[proj], 0);
 	if (!rc)
 		rc = kk_hbuf_copy_begin(hb, g->up, 1, nviews * rows * row,
 					err);

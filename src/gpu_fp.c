@@ -234,7 +234,8 @@ static int gfp_upload(struct kk_fp_engine *e, int vol, int64_t at,
 		return rc;
 	if (!f->array) {
 		rc = KK_CU(g, err, cuMemcpyHtoDAsync, f->vol[vol] +
-			   (size_t)at * slice_bytes(f), hb->data, bytes, g->up);
+			   (size_t)at * slice_bytes(f), hb->data, bytes,
+			   g->up);
 	} else {
 		memset(&cp, 0, sizeof(cp));
 		cp.srcMemoryType = CU_MEMORYTYPE_HOST;
@@ -343,16 +344,18 @@ static int gfp_run(struct kk_fp_engine *e, const struct kk_fp_job *job,
 		for (b = i0; !rc && b < i1; b += KK_GPU_FP_BATCH) {
 			int64_t m = i1 - b < KK_GPU_FP_BATCH ? i1 - b
 							     : KK_GPU_FP_BATCH;
+			unsigned gx = (unsigned)(geo->ncols + 31) / 32;
+			unsigned gy = (unsigned)(job->row_hi - job->row_lo +
+						 7) / 8;
 
-			rc = KK_CU(g, err, cuMemcpyDtoDAsync, f->sym[axis][acc],
-				   f->params + (size_t)b * 20 * sizeof(float),
+			rc = KK_CU(g, err, cuMemcpyDtoDAsync,
+				   f->sym[axis][acc], f->params +
+				   (size_t)b * 20 * sizeof(float),
 				   (size_t)m * 20 * sizeof(float), g->stream);
 			if (!rc)
-				rc = kk_gpu_launch(g, f->fn[axis][acc],
-						   (unsigned)(geo->ncols + 31) /
-						   32, (unsigned)(job->row_hi -
-						   job->row_lo + 7) / 8,
-						   (unsigned)m, 32, 8, args, err);
+				rc = kk_gpu_launch(g, f->fn[axis][acc], gx, gy,
+						   (unsigned)m, 32, 8, args,
+						   err);
 		}
 	}
 	if (!rc)

@@ -556,7 +556,8 @@ void kk_h5_raw_setup(struct kk_raw *raw, hid_t file, hid_t dset,
 		     int rank, const int64_t *dims, size_t esize,
 		     bool writing)
 {
-	hid_t dcpl = H5Dget_create_plist(dset), fapl = H5Fget_access_plist(file);
+	hid_t dcpl = H5Dget_create_plist(dset);
+	hid_t fapl = H5Fget_access_plist(file);
 	hid_t ftype = H5Dget_type(dset);
 	haddr_t offset = H5Dget_offset(dset);
 	bool ok;

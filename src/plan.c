@@ -57,8 +57,10 @@ static void add_view(const struct kk_geometry *g, const struct kk_bp_view *b,
 		     int64_t z0, int64_t z1, struct rows *r)
 {
 	const struct kk_volume_geom *v = &g->vol;
-	double xs[2] = {v->xmin - 0.5 * v->dx, v->xmin + (v->nx + 0.5) * v->dx};
-	double ys[2] = {v->ymin - 0.5 * v->dy, v->ymin + (v->ny + 0.5) * v->dy};
+	double xs[2] = {v->xmin - 0.5 * v->dx,
+			v->xmin + (v->nx + 0.5) * v->dx};
+	double ys[2] = {v->ymin - 0.5 * v->dy,
+			v->ymin + (v->ny + 0.5) * v->dy};
 	double zs[2] = {v->zmin + (z0 - 0.5) * v->dz,
 			v->zmin + (z1 + 0.5) * v->dz};
 	double cv = 0.5 * g->nrows - 0.5;
@@ -281,8 +283,8 @@ int kk_plan_fp(struct kk_plan *p, const struct kk_geometry *g,
 		 * still arriving (stream_fp.c). */
 		spare = l->device - slice_d * v->nz - fixed -
 			2 * p->chunk * view;
-		p->nproj = (int)min64(MAX_OPEN_CHUNKS, 2 + (int64_t)(spare / 2 /
-						 (p->chunk * view)));
+		p->nproj = (int)min64(MAX_OPEN_CHUNKS, 2 + (int64_t)(spare /
+				      2 / (p->chunk * view)));
 		p->nproj = (int)min64(p->nproj, max64(2, ceil_div(g->nviews,
 								  p->chunk)));
 		p->device_bytes = slice_d * v->nz + p->nproj * p->chunk *

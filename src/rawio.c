@@ -81,9 +81,10 @@ static void do_pieces(void *arg, int64_t begin, int64_t end)
 		b = j->buf + mem * (int64_t)es + lo;
 		at = (off_t)(j->r->offset + file * (int64_t)es + lo);
 		while (lo < hi) {
+			size_t len = (size_t)(hi - lo);
 			ssize_t n = j->r->writing
-				    ? pwrite(j->r->fd, b, (size_t)(hi - lo), at)
-				    : pread(j->r->fd, b, (size_t)(hi - lo), at);
+				    ? pwrite(j->r->fd, b, len, at)
+				    : pread(j->r->fd, b, len, at);
 
 			if (n < 0 && errno == EINTR)
 				continue;

@@ -19,7 +19,7 @@
 /* On the CPU, the most the host buffers take of the budget. */
 #define CPU_RING_MAX (512 * KK_MIB)
 /* Below this, shrinking is pointless. */
-#define SHRINK_FLOOR KK_MIB
+#define SHRINK_FLOOR 4096
 
 void kk_stream_opts_default(struct kk_stream_opts *o)
 {

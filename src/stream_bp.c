@@ -62,7 +62,7 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 	bool gpu = kk_device_on_gpu(r->dev);
 	struct kk_plan_limits l;
 	struct kk_bp_layout lay;
-	struct kk_error why;
+	struct kk_error why, oom = {0};
 	int rc;
 
 	memset(&l, 0, sizeof(l));
@@ -80,6 +80,9 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 	for (;;) {
 		memset(&why, 0, sizeof(why));
 		rc = kk_plan_bp(&r->plan, g, &l, err);
+		if (rc && oom.code)
+			kk_error_prefix(err, "%s; and planning for less",
+					oom.msg);
 		if (rc)
 			return rc;
 		r->have_plan = true;
@@ -91,6 +94,8 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 		lay.axes = r->up_axes;
 		rc = kk_bp_engine_create(&r->eng, r->dev, g, &lay, &why);
 		if (rc == KK_ENOMEM) {
+			if (!oom.code)
+				oom = why;
 			rc = kk_stream_shrink(&l.device, r->plan.device_bytes,
 					      l.device_what, &why, err);
 		} else if (!rc) {
@@ -107,10 +112,13 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 			kk_ring_free(&r->in);
 			kk_bp_engine_free(r->eng);
 			r->eng = NULL;
+			if (rc == KK_ENOMEM && !oom.code)
+				oom = why;
 			if (rc == KK_ENOMEM)
 				rc = kk_stream_shrink(&l.host,
 						      r->plan.host_bytes,
-						      "host memory", &why, err);
+						      "host memory", &why,
+						      err);
 			else
 				*err = why;
 		} else {

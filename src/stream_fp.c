@@ -54,7 +54,7 @@ static int setup(struct fp_run *r, struct kk_reader *in,
 	const struct kk_geometry *g = r->g;
 	struct kk_plan_limits l;
 	struct kk_fp_layout lay;
-	struct kk_error why;
+	struct kk_error why, oom = {0};
 	int rc;
 
 	memset(&l, 0, sizeof(l));
@@ -69,6 +69,9 @@ static int setup(struct fp_run *r, struct kk_reader *in,
 	for (;;) {
 		memset(&why, 0, sizeof(why));
 		rc = kk_plan_fp(&r->plan, g, &l, err);
+		if (rc && oom.code)
+			kk_error_prefix(err, "%s; and planning for less",
+					oom.msg);
 		if (rc)
 			return rc;
 		r->have_plan = true;
@@ -79,6 +82,8 @@ static int setup(struct fp_run *r, struct kk_reader *in,
 		lay.axes = r->o->axes;
 		rc = kk_fp_engine_create(&r->eng, r->dev, g, &lay, &why);
 		if (rc == KK_ENOMEM) {
+			if (!oom.code)
+				oom = why;
 			rc = kk_stream_shrink(&l.device, r->plan.device_bytes,
 					      l.device_what, &why, err);
 		} else if (!rc) {
@@ -95,10 +100,13 @@ static int setup(struct fp_run *r, struct kk_reader *in,
 			kk_ring_free(&r->in);
 			kk_fp_engine_free(r->eng);
 			r->eng = NULL;
+			if (rc == KK_ENOMEM && !oom.code)
+				oom = why;
 			if (rc == KK_ENOMEM)
 				rc = kk_stream_shrink(&l.host,
 						      r->plan.host_bytes,
-						      "host memory", &why, err);
+						      "host memory", &why,
+						      err);
 			else
 				*err = why;
 		} else {
@@ -283,7 +291,8 @@ static int end_chunk(struct fp_run *r, struct resident *s,
 	int rc = emit(r, s->chunk[0], s->proj[0], err);
 
 	s->free[s->proj[0]] = true;
-	memmove(s->chunk, s->chunk + 1, (size_t)(s->n - 1) * sizeof(*s->chunk));
+	memmove(s->chunk, s->chunk + 1,
+		(size_t)(s->n - 1) * sizeof(*s->chunk));
 	memmove(s->proj, s->proj + 1, (size_t)(s->n - 1) * sizeof(*s->proj));
 	s->n--;
 	return rc;
@@ -387,7 +396,8 @@ static int run_slabs(struct fp_run *r, struct kk_error *err)
 			job.units = (double)job.nviews * (z1 - z0) / nz;
 			if (job.row_lo == job.row_hi) {
 				if (r->progress)
-					kk_progress_add(r->progress, job.units);
+					kk_progress_add(r->progress,
+							job.units);
 				continue;
 			}
 			job.vol = r->vol_turn;

@@ -49,6 +49,25 @@ KKIT_NO_RAW_HDF5=1 run bp -g geom.json -i p-lib.h5 -o b-lib.h5 \
 expect_status 0
 compare b-lib.h5 bc-angle,row,col.h5 0
 
+# The device runs out of memory for what was planned: kkit plans for
+# less and tries again, and the result is the same.
+KKIT_TEST_ENGINE_LIMIT=300K run fp -g geom.json -i vol.h5 -o p-oom.h5 \
+	--device $device -v
+expect_status 0
+expect_err_has "trying again with"
+compare p-oom.h5 p-angle,row,col.h5 1e-6
+KKIT_TEST_ENGINE_LIMIT=150K run bp -g geom.json -i p-oom.h5 -o b-oom.h5 \
+	--device $device -v
+expect_status 0
+expect_err_has "trying again with"
+compare b-oom.h5 b-angle,row,col.h5 1e-5
+# ...until not even a slice fits: then it says so.
+KKIT_TEST_ENGINE_LIMIT=1K run bp -g geom.json -i p-oom.h5 -o x.h5 \
+	--device $device
+expect_status 1
+expect_err_has "KKIT_TEST_ENGINE_LIMIT"
+expect_no_file x.h5
+
 # Chunks of 5 views, TIFF pages in and out.
 run fp -g geom.json -i vol.h5 -o proj/ --chunk 5 --device $device -v
 expect_status 0
