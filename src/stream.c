@@ -51,6 +51,7 @@ int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
 	} else {
 		host = avail ? avail / 4 * 3 : KK_GIB;
 	}
+	memset(l, 0, sizeof(*l));
 	l->chunk = o->chunk;
 	l->device_what = kk_device_on_gpu(d) ? "GPU memory" : "memory";
 	if (!kk_device_on_gpu(d)) {
@@ -83,8 +84,10 @@ int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
 	return 0;
 }
 
-int kk_stream_shrink(uint64_t *limit, uint64_t used, const char *where,
-		     const struct kk_error *why, struct kk_error *err)
+/* After an allocation failed: plan for less, saying so with -v; an
+ * error if it cannot go lower. */
+static int shrink(uint64_t *limit, uint64_t used, const char *where,
+		  const struct kk_error *why, struct kk_error *err)
 {
 	uint64_t less = used / 4 * 3;
 	char a[32];
@@ -100,8 +103,154 @@ int kk_stream_shrink(uint64_t *limit, uint64_t used, const char *where,
 	return 0;
 }
 
-int kk_ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
-		  uint64_t bytes, bool pinned, struct kk_error *err)
+static int ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
+		      uint64_t bytes, bool pinned, struct kk_error *err);
+static void ring_free(struct kk_ring *r);
+
+/* One try at the engine and the rings: 0, KK_ENOMEM after shrinking
+ * the limit that ran out (1: try again), or another error. */
+static int try_setup(struct kk_stream_run *c, struct kk_plan_limits *l,
+		     const struct kk_stream_kind *kind, void *arg,
+		     struct kk_error *oom, struct kk_error *err)
+{
+	struct kk_error why = {0};
+	int rc;
+
+	rc = kind->make_engine(arg, &why);
+	if (rc == KK_ENOMEM) {
+		if (!oom->code)
+			*oom = why;
+		rc = shrink(&l->device, c->plan.device_bytes, l->device_what,
+			    &why, err);
+		return rc ? rc : 1;
+	}
+	if (rc) {
+		*err = why;
+		return rc;
+	}
+	rc = ring_alloc(&c->in, c->dev, c->plan.nin, c->plan.in_bytes,
+			c->o->pinned, &why);
+	if (!rc)
+		rc = ring_alloc(&c->out, c->dev, c->plan.nout,
+				c->plan.out_bytes, c->o->pinned, &why);
+	if (!rc)
+		return 0;
+	ring_free(&c->in);
+	kind->free_engine(arg);
+	if (rc != KK_ENOMEM) {
+		*err = why;
+		return rc;
+	}
+	if (!oom->code)
+		*oom = why;
+	rc = shrink(&l->host, c->plan.host_bytes, "host memory", &why, err);
+	return rc ? rc : 1;
+}
+
+void kk_stream_begin(struct kk_stream_run *c, struct kk_device *d,
+		     const struct kk_geometry *g,
+		     const struct kk_stream_opts *o,
+		     struct kk_progress *progress,
+		     struct kk_stream_stats *st)
+{
+	memset(c, 0, sizeof(*c));
+	memset(st, 0, sizeof(*st));
+	c->dev = d;
+	c->g = g;
+	c->o = o;
+	c->progress = progress;
+	c->t0 = kk_now();
+}
+
+int kk_stream_setup(struct kk_stream_run *c, struct kk_plan_limits *l,
+		    const struct kk_stream_kind *kind, void *arg,
+		    struct kk_reader *in, struct kk_writer *out,
+		    struct kk_stream_stats *st, struct kk_error *err)
+{
+	struct kk_error oom = {0};
+	char desc[320];
+	int rc;
+
+	do {
+		rc = kind->plan(&c->plan, c->g, l, err);
+		if (rc && oom.code)
+			kk_error_prefix(err, "%s; and planning for less",
+					oom.msg);
+		if (rc)
+			return rc;
+		c->have_plan = true;
+		rc = try_setup(c, l, kind, arg, &oom, err);
+		if (rc) {
+			kk_plan_release(&c->plan);
+			c->have_plan = false;
+		}
+	} while (rc == 1);
+	if (rc)
+		return rc;
+	kk_plan_describe(&c->plan, desc, sizeof(desc));
+	if (c->plan.fp)
+		kk_msg_verbose("plan: %s", desc);
+	else
+		kk_msg_verbose("plan: %s; reading %.2f times the projections",
+			       desc, c->plan.read_factor);
+	if (c->plan.chunk_shrunk)
+		kk_msg_warn("--chunk %lld does not fit: using %lld views a "
+			    "chunk", (long long)c->o->chunk,
+			    (long long)c->plan.chunk);
+	st->nslabs = c->plan.nslabs;
+	st->nchunks = c->plan.nchunks;
+	rc = kk_worker_start_reader(&c->reader, in, err);
+	if (!rc)
+		rc = kk_worker_start_writer(&c->writer, out, err);
+	return rc;
+}
+
+int kk_stream_drain(struct kk_stream_run *c, struct kk_error *err)
+{
+	int i, rc = 0;
+
+	for (i = 0; !rc && i < c->out.n; i++)
+		rc = kk_worker_wait(c->writer, &c->out.job[i], err);
+	return rc;
+}
+
+void kk_stream_stop(struct kk_stream_run *c, struct kk_stream_stats *st)
+{
+	if (c->reader) {
+		st->read_s = kk_worker_busy(c->reader);
+		st->read_bytes = kk_worker_bytes(c->reader);
+	}
+	if (c->writer) {
+		st->write_s = kk_worker_busy(c->writer);
+		st->write_bytes = kk_worker_bytes(c->writer);
+	}
+	kk_worker_stop(c->reader);
+	kk_worker_stop(c->writer);
+	c->reader = c->writer = NULL;
+}
+
+void kk_stream_end(struct kk_stream_run *c, struct kk_stream_stats *st)
+{
+	struct kk_error ignored = {0};
+	int i;
+
+	/* The last copies' times, now that all is done. */
+	for (i = 0; i < c->in.n; i++)
+		kk_hbuf_wait(&c->in.buf[i], &ignored);
+	for (i = 0; i < c->out.n; i++)
+		kk_hbuf_wait(&c->out.buf[i], &ignored);
+	ring_free(&c->in);
+	ring_free(&c->out);
+	if (c->have_plan)
+		kk_plan_release(&c->plan);
+	c->have_plan = false;
+	kk_device_stats(c->dev, &st->dev);
+	st->seconds = kk_now() - c->t0;
+	st->peak_rss = kk_rss_peak();
+}
+
+static int ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
+		      uint64_t bytes, bool pinned, struct kk_error *err)
 {
 	int i, rc = 0;
 
@@ -109,7 +258,7 @@ int kk_ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
 	r->buf = calloc((size_t)n, sizeof(*r->buf));
 	r->job = calloc((size_t)n, sizeof(*r->job));
 	if (!r->buf || !r->job) {
-		kk_ring_free(r);
+		ring_free(r);
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < n && !rc; i++) {
@@ -118,11 +267,11 @@ int kk_ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
 			r->n = i + 1;
 	}
 	if (rc)
-		kk_ring_free(r);
+		ring_free(r);
 	return rc;
 }
 
-void kk_ring_free(struct kk_ring *r)
+static void ring_free(struct kk_ring *r)
 {
 	int i;
 

@@ -62,23 +62,59 @@ void kk_stream_report(const struct kk_geometry *g,
 
 /* ---- shared by stream_fp.c and stream_bp.c ------------------------- */
 
-/* The bytes the device's buffers and the host's may take, from the
- * options and what is free. */
-int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
-		     struct kk_plan_limits *l, struct kk_error *err);
-/* After an allocation failed: plan for less, saying so with -v; an
- * error if it cannot go lower. */
-int kk_stream_shrink(uint64_t *limit, uint64_t used, const char *where,
-		     const struct kk_error *why, struct kk_error *err);
-
-/* A ring of host buffers. */
+/* A ring of host buffers, each with the job that moves it. */
 struct kk_ring {
 	struct kk_hbuf *buf;
 	struct kk_job *job;
 	int n;
 };
-int kk_ring_alloc(struct kk_ring *r, struct kk_device *d, int n,
-		  uint64_t bytes, bool pinned, struct kk_error *err);
-void kk_ring_free(struct kk_ring *r);
+
+/* What an executor's run holds besides its engine. */
+struct kk_stream_run {
+	struct kk_device *dev;
+	const struct kk_geometry *g;
+	const struct kk_stream_opts *o;
+	struct kk_progress *progress;
+	struct kk_plan plan;
+	bool have_plan;
+	struct kk_ring in, out;
+	struct kk_worker *reader, *writer;
+	double t0;
+};
+
+/* How an executor plans and makes (frees) its engine for kk_stream_setup;
+ * arg is the executor's own run. */
+struct kk_stream_kind {
+	int (*plan)(struct kk_plan *p, const struct kk_geometry *g,
+		    const struct kk_plan_limits *l, struct kk_error *err);
+	int (*make_engine)(void *arg, struct kk_error *err);
+	void (*free_engine)(void *arg);
+};
+
+void kk_stream_begin(struct kk_stream_run *c, struct kk_device *d,
+		     const struct kk_geometry *g,
+		     const struct kk_stream_opts *o,
+		     struct kk_progress *progress,
+		     struct kk_stream_stats *st);
+/* The bytes the device's buffers and the host's may take, from the
+ * options and what is free. */
+int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
+		     struct kk_plan_limits *l, struct kk_error *err);
+/*
+ * Plan within l, make the engine and the host buffers; after an
+ * out-of-memory, plan for a quarter less and try again (saying so with
+ * -v), until not even a slice and a view fit.  Then say the plan with -v
+ * and start the reader and the writer threads.
+ */
+int kk_stream_setup(struct kk_stream_run *c, struct kk_plan_limits *l,
+		    const struct kk_stream_kind *kind, void *arg,
+		    struct kk_reader *in, struct kk_writer *out,
+		    struct kk_stream_stats *st, struct kk_error *err);
+/* Wait for every write handed out. */
+int kk_stream_drain(struct kk_stream_run *c, struct kk_error *err);
+/* Stop the threads and count what they did; then, after the engine is
+ * freed, kk_stream_end counts the last copies and frees the rest. */
+void kk_stream_stop(struct kk_stream_run *c, struct kk_stream_stats *st);
+void kk_stream_end(struct kk_stream_run *c, struct kk_stream_stats *st);
 
 #endif

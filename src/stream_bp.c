@@ -31,17 +31,10 @@ struct piece {
 };
 
 struct bp_run {
-	struct kk_device *dev;
-	const struct kk_geometry *g;
-	const struct kk_stream_opts *o;
-	struct kk_progress *progress;
-	struct kk_plan plan;
-	bool have_plan;
+	struct kk_stream_run c;
 	struct kk_bp_engine *eng;
 	struct kk_axes up_axes;      /* the order uploads have */
 	bool gather;                 /* file order is not col last */
-	struct kk_ring in, out;
-	struct kk_worker *reader, *writer;
 	struct item *items;
 	int64_t nitems, submitted, consumed;
 	struct piece *pieces;        /* waiting to be written, in order */
@@ -54,88 +47,61 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-static int setup(struct bp_run *r, struct kk_reader *in,
-		 struct kk_writer *out, struct kk_error *err)
+static int make_engine(void *arg, struct kk_error *err)
 {
-	const struct kk_geometry *g = r->g;
-	const struct kk_gpu_proj_opts *go = &r->dev->gpu_opts;
-	bool gpu = kk_device_on_gpu(r->dev);
-	struct kk_plan_limits l;
+	struct bp_run *r = arg;
+	const struct kk_plan *p = &r->c.plan;
 	struct kk_bp_layout lay;
-	struct kk_error why, oom = {0};
-	int rc;
 
-	memset(&l, 0, sizeof(l));
-	rc = kk_stream_limits(r->dev, r->o, &l, err);
+	lay.slices = p->slab;
+	lay.nvol = p->nvol;
+	lay.views = p->chunk;
+	lay.rows = p->rows;
+	lay.nproj = p->nproj;
+	lay.axes = r->up_axes;
+	return kk_bp_engine_create(&r->eng, r->c.dev, r->c.g, &lay, err);
+}
+
+static void free_engine(void *arg)
+{
+	struct bp_run *r = arg;
+
+	kk_bp_engine_free(r->eng);
+	r->eng = NULL;
+}
+
+static const struct kk_stream_kind bp_kind = {kk_plan_bp, make_engine,
+					      free_engine};
+
+static int setup(struct bp_run *r, struct kk_reader *in,
+		 struct kk_writer *out, struct kk_stream_stats *st,
+		 struct kk_error *err)
+{
+	const struct kk_gpu_proj_opts *go = &r->c.dev->gpu_opts;
+	bool gpu = kk_device_on_gpu(r->c.dev);
+	struct kk_plan_limits l;
+	int rc = kk_stream_limits(r->c.dev, r->c.o, &l, err);
+
 	if (rc)
 		return rc;
-	r->gather = r->o->axes.where[KK_COL] != 2;
-	r->up_axes = r->gather ? kk_axes_default : r->o->axes;
+	/* Projections not stored with the columns last are gathered into
+	 * angle,row,col as they are read (a texture layer is a view). */
+	r->gather = r->c.o->axes.where[KK_COL] != 2;
+	r->up_axes = r->gather ? kk_axes_default : r->c.o->axes;
 	l.vol_es = gpu && go->vol_half ? 2 : 4;
 	l.proj_es = gpu && go->proj_half ? 2 : 4;
 	l.overlap = gpu;
 	l.in_extra = (kk_dtype_size(kk_reader_info(in)->dtype) > 4 ? 2 : 0) +
 		     (r->gather ? 1 : 0);
 	l.out_extra = kk_writer_dtype(out) == KK_F32 ? 0 : 0.5;
-	for (;;) {
-		memset(&why, 0, sizeof(why));
-		rc = kk_plan_bp(&r->plan, g, &l, err);
-		if (rc && oom.code)
-			kk_error_prefix(err, "%s; and planning for less",
-					oom.msg);
-		if (rc)
-			return rc;
-		r->have_plan = true;
-		lay.slices = r->plan.slab;
-		lay.nvol = r->plan.nvol;
-		lay.views = r->plan.chunk;
-		lay.rows = r->plan.rows;
-		lay.nproj = r->plan.nproj;
-		lay.axes = r->up_axes;
-		rc = kk_bp_engine_create(&r->eng, r->dev, g, &lay, &why);
-		if (rc == KK_ENOMEM) {
-			if (!oom.code)
-				oom = why;
-			rc = kk_stream_shrink(&l.device, r->plan.device_bytes,
-					      l.device_what, &why, err);
-		} else if (!rc) {
-			rc = kk_ring_alloc(&r->in, r->dev, r->plan.nin,
-					   r->plan.in_bytes, r->o->pinned,
-					   &why);
-			if (!rc)
-				rc = kk_ring_alloc(&r->out, r->dev,
-						   r->plan.nout,
-						   r->plan.out_bytes,
-						   r->o->pinned, &why);
-			if (!rc)
-				return 0;
-			kk_ring_free(&r->in);
-			kk_bp_engine_free(r->eng);
-			r->eng = NULL;
-			if (rc == KK_ENOMEM && !oom.code)
-				oom = why;
-			if (rc == KK_ENOMEM)
-				rc = kk_stream_shrink(&l.host,
-						      r->plan.host_bytes,
-						      "host memory", &why,
-						      err);
-			else
-				*err = why;
-		} else {
-			*err = why;
-		}
-		kk_plan_release(&r->plan);
-		r->have_plan = false;
-		if (rc)
-			return rc;
-	}
+	return kk_stream_setup(&r->c, &l, &bp_kind, r, in, out, st, err);
 }
 
 /* The reads, slab by slab, and the pieces to write. */
 static int list_work(struct bp_run *r, struct kk_error *err)
 {
-	const struct kk_plan *p = &r->plan;
-	const struct kk_geometry *g = r->g;
+	const struct kk_plan *p = &r->c.plan;
+	const struct kk_geometry *g = r->c.g;
 	int64_t s, c, lo, hi, n = 0, per_slab = (p->slab + p->piece - 1) /
 						p->piece;
 
@@ -167,25 +133,25 @@ static int list_work(struct bp_run *r, struct kk_error *err)
 
 static void prefetch(struct bp_run *r)
 {
-	const struct kk_geometry *g = r->g;
-	const int *where = r->o->axes.where;
+	const struct kk_geometry *g = r->c.g;
+	const int *where = r->c.o->axes.where;
 
 	while (r->submitted < r->nitems &&
-	       r->submitted < r->consumed + r->in.n) {
+	       r->submitted < r->consumed + r->c.in.n) {
 		const struct item *it = &r->items[r->submitted];
-		struct kk_job *job = &r->in.job[r->submitted % r->in.n];
+		struct kk_job *job = &r->c.in.job[r->submitted % r->c.in.n];
 
 		memset(job, 0, sizeof(*job));
-		job->buf = &r->in.buf[r->submitted % r->in.n];
+		job->buf = &r->c.in.buf[r->submitted % r->c.in.n];
 		job->start[where[KK_ANGLE]] = it->v0;
 		job->count[where[KK_ANGLE]] = it->n;
 		job->start[where[KK_ROW]] = it->row0;
-		job->count[where[KK_ROW]] = r->plan.rows;
+		job->count[where[KK_ROW]] = r->c.plan.rows;
 		job->start[where[KK_COL]] = 0;
 		job->count[where[KK_COL]] = g->ncols;
 		job->half = r->eng->proj_half;
-		job->gather = r->gather ? &r->o->axes : NULL;
-		kk_worker_submit(r->reader, job);
+		job->gather = r->gather ? &r->c.o->axes : NULL;
+		kk_worker_submit(r->c.reader, job);
 		r->submitted++;
 	}
 }
@@ -195,32 +161,32 @@ static void prefetch(struct bp_run *r)
 static int write_pieces(struct bp_run *r, bool wait, int64_t slab,
 			struct kk_error *err)
 {
-	const struct kk_volume_geom *v = &r->g->vol;
+	const struct kk_volume_geom *v = &r->c.g->vol;
 	int rc = 0;
 
 	while (!rc && r->issued < r->npieces) {
 		const struct piece *pc = &r->pieces[r->issued];
-		int slot = (int)(r->written % r->out.n);
-		struct kk_job *job = &r->out.job[slot];
+		int slot = (int)(r->written % r->c.out.n);
+		struct kk_job *job = &r->c.out.job[slot];
 
 		if (!(wait && pc->s <= slab) &&
-		    !kk_worker_done(r->writer, job))
+		    !kk_worker_done(r->c.writer, job))
 			break;
-		rc = kk_worker_wait(r->writer, job, err);
+		rc = kk_worker_wait(r->c.writer, job, err);
 		if (!rc)
 			rc = kk_bp_download(r->eng, pc->vol, pc->at, pc->nz,
-					    &r->out.buf[slot], err);
+					    &r->c.out.buf[slot], err);
 		if (rc)
 			break;
 		memset(job, 0, sizeof(*job));
-		job->buf = &r->out.buf[slot];
+		job->buf = &r->c.out.buf[slot];
 		job->axis = 0;
-		job->start[0] = pc->s * r->plan.slab + pc->at;
+		job->start[0] = pc->s * r->c.plan.slab + pc->at;
 		job->count[0] = pc->nz;
 		job->count[1] = v->ny;
 		job->count[2] = v->nx;
 		job->half = r->eng->vol_half;
-		kk_worker_submit(r->writer, job);
+		kk_worker_submit(r->c.writer, job);
 		r->written++;
 		r->issued++;
 	}
@@ -229,8 +195,8 @@ static int write_pieces(struct bp_run *r, bool wait, int64_t slab,
 
 static int run(struct bp_run *r, struct kk_error *err)
 {
-	const struct kk_plan *p = &r->plan;
-	const int64_t nz = r->g->vol.nz;
+	const struct kk_plan *p = &r->c.plan;
+	const int64_t nz = r->c.g->vol.nz;
 	int64_t i = 0, s, c, at;
 	int rc = 0;
 
@@ -245,8 +211,8 @@ static int run(struct bp_run *r, struct kk_error *err)
 		if (!rc)
 			rc = kk_bp_clear(r->eng, vol, err);
 		for (c = 0; c < p->nchunks && !rc; c++) {
-			int slot = (int)(i % r->in.n);
-			double units = (double)min64(p->chunk, r->g->nviews -
+			int slot = (int)(i % r->c.in.n);
+			double units = (double)min64(p->chunk, r->c.g->nviews -
 						     c * p->chunk) *
 				       (z1 - z0) / nz;
 
@@ -254,16 +220,16 @@ static int run(struct bp_run *r, struct kk_error *err)
 				return kk_fail_interrupted(err);
 			if (i >= r->nitems || r->items[i].s != s ||
 			    r->items[i].c != c) {
-				if (r->progress)
-					kk_progress_add(r->progress, units);
+				if (r->c.progress)
+					kk_progress_add(r->c.progress, units);
 				continue;
 			}
 			prefetch(r);
-			rc = kk_worker_wait(r->reader, &r->in.job[slot], err);
+			rc = kk_worker_wait(r->c.reader, &r->c.in.job[slot], err);
 			if (!rc)
 				rc = kk_bp_upload(r->eng, (int)(i % p->nproj),
 						  r->items[i].n,
-						  &r->in.buf[slot], err);
+						  &r->c.in.buf[slot], err);
 			r->consumed = ++i;
 			prefetch(r);
 			memset(&job, 0, sizeof(job));
@@ -274,7 +240,7 @@ static int run(struct bp_run *r, struct kk_error *err)
 			job.row0 = r->items[i - 1].row0;
 			job.z0 = z0;
 			job.nz = z1 - z0;
-			job.progress = r->progress;
+			job.progress = r->c.progress;
 			job.units = units;
 			if (!rc)
 				rc = kk_bp_run(r->eng, &job, err);
@@ -295,74 +261,27 @@ static int run(struct bp_run *r, struct kk_error *err)
 	return rc;
 }
 
-static void finish(struct bp_run *r, struct kk_stream_stats *st)
-{
-	int i;
-
-	if (r->reader) {
-		st->read_s = kk_worker_busy(r->reader);
-		st->read_bytes = kk_worker_bytes(r->reader);
-	}
-	if (r->writer) {
-		st->write_s = kk_worker_busy(r->writer);
-		st->write_bytes = kk_worker_bytes(r->writer);
-	}
-	kk_worker_stop(r->reader);
-	kk_worker_stop(r->writer);
-	kk_bp_engine_free(r->eng);
-	for (i = 0; i < r->in.n; i++)
-		kk_hbuf_wait(&r->in.buf[i], &(struct kk_error){0});
-	for (i = 0; i < r->out.n; i++)
-		kk_hbuf_wait(&r->out.buf[i], &(struct kk_error){0});
-	kk_ring_free(&r->in);
-	kk_ring_free(&r->out);
-	if (r->have_plan)
-		kk_plan_release(&r->plan);
-	free(r->items);
-	free(r->pieces);
-	kk_device_stats(r->dev, &st->dev);
-}
-
 int kk_stream_bp(struct kk_device *d, const struct kk_geometry *g,
 		 struct kk_reader *proj, struct kk_writer *vol,
 		 const struct kk_stream_opts *o, struct kk_progress *progress,
 		 struct kk_stream_stats *st, struct kk_error *err)
 {
 	struct bp_run r;
-	char desc[320];
-	double t0 = kk_now();
-	int64_t i;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	memset(st, 0, sizeof(*st));
-	r.dev = d;
-	r.g = g;
-	r.o = o;
-	r.progress = progress;
-	rc = setup(&r, proj, vol, err);
-	if (!rc) {
-		kk_plan_describe(&r.plan, desc, sizeof(desc));
-		kk_msg_verbose("plan: %s; reading %.2f times the projections",
-			       desc, r.plan.read_factor);
-		if (r.plan.chunk_shrunk)
-			kk_msg_warn("--chunk %lld does not fit: using %lld "
-				    "views a chunk", (long long)o->chunk,
-				    (long long)r.plan.chunk);
-		st->nslabs = r.plan.nslabs;
-		st->nchunks = r.plan.nchunks;
+	kk_stream_begin(&r.c, d, g, o, progress, st);
+	rc = setup(&r, proj, vol, st, err);
+	if (!rc)
 		rc = list_work(&r, err);
-	}
-	if (!rc)
-		rc = kk_worker_start_reader(&r.reader, proj, err);
-	if (!rc)
-		rc = kk_worker_start_writer(&r.writer, vol, err);
 	if (!rc)
 		rc = run(&r, err);
-	for (i = 0; !rc && i < r.out.n; i++)
-		rc = kk_worker_wait(r.writer, &r.out.job[i], err);
-	finish(&r, st);
-	st->seconds = kk_now() - t0;
-	st->peak_rss = kk_rss_peak();
+	if (!rc)
+		rc = kk_stream_drain(&r.c, err);
+	kk_stream_stop(&r.c, st);
+	free_engine(&r);
+	free(r.items);
+	free(r.pieces);
+	kk_stream_end(&r.c, st);
 	return rc;
 }

@@ -26,15 +26,8 @@ struct item {
 };
 
 struct fp_run {
-	struct kk_device *dev;
-	const struct kk_geometry *g;
-	const struct kk_stream_opts *o;
-	struct kk_progress *progress;
-	struct kk_plan plan;
-	bool have_plan;
+	struct kk_stream_run c;
 	struct kk_fp_engine *eng;
-	struct kk_ring in, out;
-	struct kk_worker *reader, *writer;
 	struct item *items;
 	int64_t nitems, submitted, consumed;
 	int64_t written;              /* chunks handed to the writer */
@@ -46,84 +39,53 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* Plan, make the engine and the host buffers; after an out-of-memory,
- * plan for less and try again. */
-static int setup(struct fp_run *r, struct kk_reader *in,
-		 struct kk_writer *out, struct kk_error *err)
+static int make_engine(void *arg, struct kk_error *err)
 {
-	const struct kk_geometry *g = r->g;
-	struct kk_plan_limits l;
+	struct fp_run *r = arg;
+	const struct kk_plan *p = &r->c.plan;
 	struct kk_fp_layout lay;
-	struct kk_error why, oom = {0};
-	int rc;
 
-	memset(&l, 0, sizeof(l));
-	rc = kk_stream_limits(r->dev, r->o, &l, err);
+	lay.slices = p->resident ? r->c.g->vol.nz : p->slab;
+	lay.nvol = p->nvol;
+	lay.views = p->chunk;
+	lay.nproj = p->nproj;
+	lay.axes = r->c.o->axes;
+	return kk_fp_engine_create(&r->eng, r->c.dev, r->c.g, &lay, err);
+}
+
+static void free_engine(void *arg)
+{
+	struct fp_run *r = arg;
+
+	kk_fp_engine_free(r->eng);
+	r->eng = NULL;
+}
+
+static const struct kk_stream_kind fp_kind = {kk_plan_fp, make_engine,
+					      free_engine};
+
+static int setup(struct fp_run *r, struct kk_reader *in,
+		 struct kk_writer *out, struct kk_stream_stats *st,
+		 struct kk_error *err)
+{
+	const struct kk_device *d = r->c.dev;
+	struct kk_plan_limits l;
+	int rc = kk_stream_limits(r->c.dev, r->c.o, &l, err);
+
 	if (rc)
 		return rc;
-	l.vol_es = kk_device_on_gpu(r->dev) && r->dev->gpu_opts.vol_half ? 2
-									 : 4;
+	l.vol_es = kk_device_on_gpu(d) && d->gpu_opts.vol_half ? 2 : 4;
 	l.proj_es = 4;
 	l.in_extra = kk_dtype_size(kk_reader_info(in)->dtype) > 4 ? 2 : 0;
 	l.out_extra = kk_writer_dtype(out) == KK_F32 ? 0 : 0.5;
-	for (;;) {
-		memset(&why, 0, sizeof(why));
-		rc = kk_plan_fp(&r->plan, g, &l, err);
-		if (rc && oom.code)
-			kk_error_prefix(err, "%s; and planning for less",
-					oom.msg);
-		if (rc)
-			return rc;
-		r->have_plan = true;
-		lay.slices = r->plan.resident ? g->vol.nz : r->plan.slab;
-		lay.nvol = r->plan.nvol;
-		lay.views = r->plan.chunk;
-		lay.nproj = r->plan.nproj;
-		lay.axes = r->o->axes;
-		rc = kk_fp_engine_create(&r->eng, r->dev, g, &lay, &why);
-		if (rc == KK_ENOMEM) {
-			if (!oom.code)
-				oom = why;
-			rc = kk_stream_shrink(&l.device, r->plan.device_bytes,
-					      l.device_what, &why, err);
-		} else if (!rc) {
-			rc = kk_ring_alloc(&r->in, r->dev, r->plan.nin,
-					   r->plan.in_bytes, r->o->pinned,
-					   &why);
-			if (!rc)
-				rc = kk_ring_alloc(&r->out, r->dev,
-						   r->plan.nout,
-						   r->plan.out_bytes,
-						   r->o->pinned, &why);
-			if (!rc)
-				return 0;
-			kk_ring_free(&r->in);
-			kk_fp_engine_free(r->eng);
-			r->eng = NULL;
-			if (rc == KK_ENOMEM && !oom.code)
-				oom = why;
-			if (rc == KK_ENOMEM)
-				rc = kk_stream_shrink(&l.host,
-						      r->plan.host_bytes,
-						      "host memory", &why,
-						      err);
-			else
-				*err = why;
-		} else {
-			*err = why;
-		}
-		kk_plan_release(&r->plan);
-		r->have_plan = false;
-		if (rc)
-			return rc;
-	}
+	return kk_stream_setup(&r->c, &l, &fp_kind, r, in, out, st, err);
 }
 
 /* The reads, in the order the main loop uses them. */
 static int list_items(struct fp_run *r, struct kk_error *err)
 {
-	const struct kk_plan *p = &r->plan;
-	int64_t nz = r->g->vol.nz, c, s, z, lo, hi, n = 0, cap;
+	const struct kk_plan *p = &r->c.plan;
+	int64_t nz = r->c.g->vol.nz, c, s, z, lo, hi, n = 0, cap;
 
 	cap = p->resident ? p->nslabs
 			  : p->nchunks * p->nslabs * (p->slab / p->piece + 1);
@@ -152,21 +114,21 @@ static int list_items(struct fp_run *r, struct kk_error *err)
 /* Queue reads while there are free input buffers. */
 static void prefetch(struct fp_run *r)
 {
-	const struct kk_volume_geom *v = &r->g->vol;
+	const struct kk_volume_geom *v = &r->c.g->vol;
 
 	while (r->submitted < r->nitems &&
-	       r->submitted < r->consumed + r->in.n) {
+	       r->submitted < r->consumed + r->c.in.n) {
 		const struct item *it = &r->items[r->submitted];
-		struct kk_job *job = &r->in.job[r->submitted % r->in.n];
+		struct kk_job *job = &r->c.in.job[r->submitted % r->c.in.n];
 
 		memset(job, 0, sizeof(*job));
-		job->buf = &r->in.buf[r->submitted % r->in.n];
+		job->buf = &r->c.in.buf[r->submitted % r->c.in.n];
 		job->start[0] = it->z0;
 		job->count[0] = it->nz;
 		job->count[1] = v->ny;
 		job->count[2] = v->nx;
 		job->half = r->eng->vol_half;
-		kk_worker_submit(r->reader, job);
+		kk_worker_submit(r->c.reader, job);
 		r->submitted++;
 	}
 }
@@ -175,16 +137,16 @@ static void prefetch(struct fp_run *r)
 static int upload(struct fp_run *r, int64_t i, int vol, int64_t at,
 		  struct kk_error *err)
 {
-	int slot = (int)(i % r->in.n);
+	int slot = (int)(i % r->c.in.n);
 	int rc;
 
 	if (kk_interrupted())
 		return kk_fail_interrupted(err);
 	prefetch(r);
-	rc = kk_worker_wait(r->reader, &r->in.job[slot], err);
+	rc = kk_worker_wait(r->c.reader, &r->c.in.job[slot], err);
 	if (!rc)
 		rc = kk_fp_upload(r->eng, vol, at, r->items[i].nz,
-				  &r->in.buf[slot], err);
+				  &r->c.in.buf[slot], err);
 	r->consumed = i + 1;
 	prefetch(r);
 	return rc;
@@ -193,27 +155,27 @@ static int upload(struct fp_run *r, int64_t i, int vol, int64_t at,
 /* Download chunk c from projection buffer proj and have it written. */
 static int emit(struct fp_run *r, int64_t c, int proj, struct kk_error *err)
 {
-	const struct kk_geometry *g = r->g;
-	const int *where = r->o->axes.where;
-	int slot = (int)(r->written % r->out.n);
-	int64_t v0 = c * r->plan.chunk, n = min64(r->plan.chunk,
+	const struct kk_geometry *g = r->c.g;
+	const int *where = r->c.o->axes.where;
+	int slot = (int)(r->written % r->c.out.n);
+	int64_t v0 = c * r->c.plan.chunk, n = min64(r->c.plan.chunk,
 						    g->nviews - v0);
-	struct kk_job *job = &r->out.job[slot];
+	struct kk_job *job = &r->c.out.job[slot];
 	int rc;
 
-	rc = kk_worker_wait(r->writer, job, err);
+	rc = kk_worker_wait(r->c.writer, job, err);
 	if (!rc)
-		rc = kk_fp_download(r->eng, proj, n, &r->out.buf[slot], err);
+		rc = kk_fp_download(r->eng, proj, n, &r->c.out.buf[slot], err);
 	if (rc)
 		return rc;
 	memset(job, 0, sizeof(*job));
-	job->buf = &r->out.buf[slot];
+	job->buf = &r->c.out.buf[slot];
 	job->axis = where[KK_ANGLE];
 	job->start[where[KK_ANGLE]] = v0;
 	job->count[where[KK_ANGLE]] = n;
 	job->count[where[KK_ROW]] = g->nrows;
 	job->count[where[KK_COL]] = g->ncols;
-	kk_worker_submit(r->writer, job);
+	kk_worker_submit(r->c.writer, job);
 	r->written++;
 	return 0;
 }
@@ -224,11 +186,11 @@ static void fp_job(struct kk_fp_job *job, const struct fp_run *r, int vol,
 	memset(job, 0, sizeof(*job));
 	job->vol = vol;
 	job->proj = proj;
-	job->view0 = c * r->plan.chunk;
-	job->nviews = min64(r->plan.chunk, r->g->nviews - job->view0);
+	job->view0 = c * r->c.plan.chunk;
+	job->nviews = min64(r->c.plan.chunk, r->c.g->nviews - job->view0);
 	job->row_lo = 0;
-	job->row_hi = r->g->nrows;
-	job->progress = r->progress;
+	job->row_hi = r->c.g->nrows;
+	job->progress = r->c.progress;
 }
 
 /* ---- the whole volume on the device ------------------------------ */
@@ -247,7 +209,7 @@ static int take_buffer(struct fp_run *r, struct resident *s)
 {
 	int i;
 
-	for (i = 0; i < r->plan.nproj; i++)
+	for (i = 0; i < r->c.plan.nproj; i++)
 		if (s->free[i]) {
 			s->free[i] = false;
 			return i;
@@ -266,18 +228,18 @@ static int begin_chunk(struct fp_run *r, struct resident *s, bool complete,
 
 	fp_job(&job, r, 0, proj, s->next);
 	job.zhi = s->have;
-	job.units = (double)job.nviews * s->have / r->g->vol.nz;
+	job.units = (double)job.nviews * s->have / r->c.g->vol.nz;
 	if (complete) {
 		rc = kk_fp_run(r->eng, &job, err);
 	} else {
 		rc = kk_fp_clear(r->eng, proj, job.nviews, err);
-		kk_rows_window(r->g, job.view0, job.nviews, 0, s->have,
+		kk_rows_window(r->c.g, job.view0, job.nviews, 0, s->have,
 			       &job.row_lo, &job.row_hi);
 		job.accumulate = true;
 		if (!rc && s->have > 0 && job.row_hi > job.row_lo)
 			rc = kk_fp_run(r->eng, &job, err);
-		else if (!rc && r->progress)
-			kk_progress_add(r->progress, job.units);
+		else if (!rc && r->c.progress)
+			kk_progress_add(r->c.progress, job.units);
 	}
 	s->chunk[s->n] = s->next++;
 	s->proj[s->n++] = proj;
@@ -303,14 +265,14 @@ static int end_chunk(struct fp_run *r, struct resident *s,
 static int while_reading(struct fp_run *r, struct resident *s, int64_t i,
 			 struct kk_error *err)
 {
-	struct kk_job *job = &r->in.job[i % r->in.n];
+	struct kk_job *job = &r->c.in.job[i % r->c.in.n];
 	int rc = 0;
 
 	prefetch(r);
-	while (!rc && !kk_worker_done(r->reader, job)) {
+	while (!rc && !kk_worker_done(r->c.reader, job)) {
 		if (kk_interrupted())
 			return kk_fail_interrupted(err);
-		if (s->next < r->plan.nchunks && s->n < r->plan.nproj &&
+		if (s->next < r->c.plan.nchunks && s->n < r->c.plan.nproj &&
 		    s->have > 0 && kk_fp_idle(r->eng))
 			rc = begin_chunk(r, s, false, err);
 		else
@@ -329,7 +291,7 @@ static int while_reading(struct fp_run *r, struct resident *s, int64_t i,
  */
 static int run_resident(struct fp_run *r, struct kk_error *err)
 {
-	const struct kk_plan *p = &r->plan;
+	const struct kk_plan *p = &r->c.plan;
 	const bool whole = r->eng->whole_volume;
 	struct resident s;
 	struct kk_fp_job job;
@@ -356,11 +318,11 @@ static int run_resident(struct fp_run *r, struct kk_error *err)
 			job.zlo = it->z0;
 			job.zhi = it->z0 + it->nz;
 			job.accumulate = true;
-			job.units = (double)job.nviews * it->nz / r->g->vol.nz;
+			job.units = (double)job.nviews * it->nz / r->c.g->vol.nz;
 			if (job.row_hi > job.row_lo)
 				rc = kk_fp_run(r->eng, &job, err);
-			else if (r->progress)
-				kk_progress_add(r->progress, job.units);
+			else if (r->c.progress)
+				kk_progress_add(r->c.progress, job.units);
 		}
 	}
 	/* The rest: keep a chunk queued on the device while writing. */
@@ -378,8 +340,8 @@ static int run_resident(struct fp_run *r, struct kk_error *err)
 /* Slabs of the volume, summed for every chunk of views. */
 static int run_slabs(struct fp_run *r, struct kk_error *err)
 {
-	const struct kk_geometry *g = r->g;
-	const struct kk_plan *p = &r->plan;
+	const struct kk_geometry *g = r->c.g;
+	const struct kk_plan *p = &r->c.plan;
 	struct kk_fp_job job;
 	int64_t i = 0, c, s, nz = g->vol.nz;
 	int rc = 0;
@@ -395,8 +357,8 @@ static int run_slabs(struct fp_run *r, struct kk_error *err)
 			kk_plan_window(p, s, c, &job.row_lo, &job.row_hi);
 			job.units = (double)job.nviews * (z1 - z0) / nz;
 			if (job.row_lo == job.row_hi) {
-				if (r->progress)
-					kk_progress_add(r->progress,
+				if (r->c.progress)
+					kk_progress_add(r->c.progress,
 							job.units);
 				continue;
 			}
@@ -419,74 +381,27 @@ static int run_slabs(struct fp_run *r, struct kk_error *err)
 	return rc;
 }
 
-static void finish(struct fp_run *r, struct kk_stream_stats *st)
-{
-	int i;
-
-	if (r->reader) {
-		st->read_s = kk_worker_busy(r->reader);
-		st->read_bytes = kk_worker_bytes(r->reader);
-	}
-	if (r->writer) {
-		st->write_s = kk_worker_busy(r->writer);
-		st->write_bytes = kk_worker_bytes(r->writer);
-	}
-	kk_worker_stop(r->reader);
-	kk_worker_stop(r->writer);
-	kk_fp_engine_free(r->eng);
-	/* The last copies' times, now that all is done. */
-	for (i = 0; i < r->in.n; i++)
-		kk_hbuf_wait(&r->in.buf[i], &(struct kk_error){0});
-	for (i = 0; i < r->out.n; i++)
-		kk_hbuf_wait(&r->out.buf[i], &(struct kk_error){0});
-	kk_ring_free(&r->in);
-	kk_ring_free(&r->out);
-	if (r->have_plan)
-		kk_plan_release(&r->plan);
-	free(r->items);
-	kk_device_stats(r->dev, &st->dev);
-}
-
 int kk_stream_fp(struct kk_device *d, const struct kk_geometry *g,
 		 struct kk_reader *vol, struct kk_writer *proj,
 		 const struct kk_stream_opts *o, struct kk_progress *progress,
 		 struct kk_stream_stats *st, struct kk_error *err)
 {
 	struct fp_run r;
-	char desc[320];
-	double t0 = kk_now();
-	int64_t i;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	memset(st, 0, sizeof(*st));
-	r.dev = d;
-	r.g = g;
-	r.o = o;
-	r.progress = progress;
-	rc = setup(&r, vol, proj, err);
-	if (!rc) {
-		kk_plan_describe(&r.plan, desc, sizeof(desc));
-		kk_msg_verbose("plan: %s", desc);
-		if (r.plan.chunk_shrunk)
-			kk_msg_warn("--chunk %lld does not fit: using %lld "
-				    "views a chunk", (long long)o->chunk,
-				    (long long)r.plan.chunk);
-		st->nslabs = r.plan.nslabs;
-		st->nchunks = r.plan.nchunks;
+	kk_stream_begin(&r.c, d, g, o, progress, st);
+	rc = setup(&r, vol, proj, st, err);
+	if (!rc)
 		rc = list_items(&r, err);
-	}
 	if (!rc)
-		rc = kk_worker_start_reader(&r.reader, vol, err);
+		rc = r.c.plan.resident ? run_resident(&r, err)
+				       : run_slabs(&r, err);
 	if (!rc)
-		rc = kk_worker_start_writer(&r.writer, proj, err);
-	if (!rc)
-		rc = r.plan.resident ? run_resident(&r, err)
-				     : run_slabs(&r, err);
-	for (i = 0; !rc && i < r.out.n; i++)
-		rc = kk_worker_wait(r.writer, &r.out.job[i], err);
-	finish(&r, st);
-	st->seconds = kk_now() - t0;
-	st->peak_rss = kk_rss_peak();
+		rc = kk_stream_drain(&r.c, err);
+	kk_stream_stop(&r.c, st);
+	free_engine(&r);
+	free(r.items);
+	kk_stream_end(&r.c, st);
 	return rc;
 }
