@@ -225,7 +225,11 @@ static int gfp_upload(struct kk_fp_engine *e, int vol, int64_t at,
 	int rc;
 
 	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-	if (!rc)
+	/* A buffer of slabs is refilled: wait for the kernels reading it.
+	 * The whole volume's buffer is filled once, piece by piece, while
+	 * kernels read the pieces already there: no need. */
+	if (!rc && (e->layout.nvol > 1 ||
+		    e->layout.slices < e->geo->vol.nz))
 		rc = KK_CU(g, err, cuStreamWaitEvent, g->up, f->vol_free[vol],
 			   0);
 	if (!rc)

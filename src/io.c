@@ -132,6 +132,7 @@ int kk_reader_open(struct kk_reader **out, const char *spec,
 	if (!r)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	r->squeeze = -1;
+	r->count_axis = -1;
 	rc = kk_io_classify(spec, false, &file, &dataset, &kind, err);
 	if (!rc && kind == KK_SPEC_HDF5)
 		rc = kk_hdf5_open_read(r, file, dataset, err);
@@ -294,6 +295,22 @@ int kk_io_map_slab(const struct kk_stack_info *info, int squeeze,
 	return 0;
 }
 
+/* Values of the stored type that float32 changes, among n at raw. */
+static void count_inexact(struct kk_reader *r, const void *raw, int64_t n)
+{
+	struct kk_convert_stats st = {0, 0};
+	size_t esize = kk_dtype_size(r->info.dtype);
+	float tmp[1024];
+	int64_t i, m;
+
+	for (i = 0; i < n; i += m) {
+		m = n - i < 1024 ? n - i : 1024;
+		kk_convert_to_f32(tmp, (const char *)raw + i * (int64_t)esize,
+				  r->info.dtype, (size_t)m, &st);
+	}
+	r->stats.inexact += st.inexact;
+}
+
 /* NaNs and infinities among n floats: all exponent bits set (a pass
  * over every value read, so kept to bit tests that vectorise). */
 static int64_t count_nonfinite(const float *a, int64_t n)
@@ -304,6 +321,55 @@ static int64_t count_nonfinite(const float *a, int64_t n)
 	for (i = 0; i < n; i++)
 		bad += (u[i] & 0x7f800000u) == 0x7f800000u;
 	return bad;
+}
+
+/* The stats of the elements of a box (start, count; dst as float32,
+ * raw as stored, or NULL) whose index along r->count_axis is counted. */
+static void count_part(struct kk_reader *r, const int64_t *start,
+		       const int64_t *count, const float *dst,
+		       const void *raw)
+{
+	const int a = r->count_axis;
+	size_t esize = kk_dtype_size(r->info.dtype);
+	int64_t lo[2], hi[2], from[3], to[3], i0, i1, k;
+	int j;
+
+	/* [lo, hi) less [xlo, xhi): up to two ranges, in the box. */
+	lo[0] = r->count_lo;
+	hi[0] = r->count_xlo > r->count_lo ? r->count_xlo : r->count_lo;
+	if (hi[0] > r->count_hi)
+		hi[0] = r->count_hi;
+	lo[1] = r->count_xhi > r->count_lo ? r->count_xhi : r->count_lo;
+	hi[1] = r->count_hi;
+	if (r->count_xhi <= r->count_xlo) {
+		hi[0] = r->count_hi;
+		lo[1] = hi[1];
+	}
+	for (k = 0; k < 2; k++) {
+		int64_t l = lo[k] > start[a] ? lo[k] : start[a];
+		int64_t h = hi[k] < start[a] + count[a] ? hi[k]
+							 : start[a] + count[a];
+
+		if (l >= h)
+			continue;
+		for (j = 0; j < 3; j++) {
+			from[j] = 0;
+			to[j] = count[j];
+		}
+		from[a] = l - start[a];
+		to[a] = h - start[a];
+		for (i0 = from[0]; i0 < to[0]; i0++)
+			for (i1 = from[1]; i1 < to[1]; i1++) {
+				int64_t at = (i0 * count[1] + i1) * count[2] +
+					     from[2], len = to[2] - from[2];
+
+				r->stats.nonfinite += count_nonfinite(dst + at,
+								      len);
+				if (raw)
+					count_inexact(r, (const char *)raw +
+						      at * (int64_t)esize, len);
+			}
+	}
 }
 
 /* The box of the 3-D view as a box of the stored array. */
@@ -352,8 +418,10 @@ int kk_reader_read_box(struct kk_reader *r, const int64_t start[3],
 	if (r->info.dtype == KK_F32) {
 		/* No conversion: read in place, count what is not finite. */
 		rc = r->ops->read(r, sstart, scount, dst, err);
-		if (!rc)
+		if (!rc && r->count_axis < 0)
 			r->stats.nonfinite += count_nonfinite(dst, n);
+		else if (!rc)
+			count_part(r, start, count, dst, NULL);
 		return rc;
 	}
 	if (esize < sizeof(float)) {
@@ -370,7 +438,16 @@ int kk_reader_read_box(struct kk_reader *r, const int64_t start[3],
 	rc = r->ops->read(r, sstart, scount, raw, err);
 	if (rc)
 		return rc;
-	kk_convert_to_f32(dst, raw, r->info.dtype, (size_t)n, &r->stats);
+	if (r->count_axis < 0) {
+		kk_convert_to_f32(dst, raw, r->info.dtype, (size_t)n,
+				  &r->stats);
+	} else {
+		kk_convert_to_f32(dst, raw, r->info.dtype, (size_t)n, NULL);
+		/* Only 4- and 8-byte types can be inexact, and they were
+		 * read into the scratch, which still holds them. */
+		count_part(r, start, count, dst, esize < sizeof(float) ? NULL
+								       : raw);
+	}
 	if (r->range.set) {
 		double lo = r->range.lo, k = (r->range.hi - lo) / 65535;
 		int64_t i;
@@ -379,6 +456,21 @@ int kk_reader_read_box(struct kk_reader *r, const int64_t start[3],
 			dst[i] = (float)(lo + dst[i] * k);
 	}
 	return 0;
+}
+
+const struct kk_convert_stats *kk_reader_stats(const struct kk_reader *r)
+{
+	return &r->stats;
+}
+
+void kk_reader_count_only(struct kk_reader *r, int axis, int64_t lo,
+			  int64_t hi, int64_t xlo, int64_t xhi)
+{
+	r->count_axis = axis;
+	r->count_lo = lo;
+	r->count_hi = hi;
+	r->count_xlo = xlo;
+	r->count_xhi = xhi;
 }
 
 int kk_reader_read(struct kk_reader *r, int axis, int64_t start,

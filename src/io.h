@@ -75,6 +75,16 @@ int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
 int kk_reader_read_box(struct kk_reader *r, const int64_t start[3],
 		       const int64_t count[3], float *dst,
 		       struct kk_error *err);
+/* What the reads so far counted for the warnings. */
+const struct kk_convert_stats *kk_reader_stats(const struct kk_reader *r);
+/*
+ * For callers that read some data more than once: the values reads
+ * return count towards kk_reader_close's warnings only at indices [lo,
+ * hi) of axis (of the 3-D view), less [xlo, xhi), until this is called
+ * again.  axis < 0 counts everything read (the default).
+ */
+void kk_reader_count_only(struct kk_reader *r, int axis, int64_t lo,
+			  int64_t hi, int64_t xlo, int64_t xhi);
 /* Close; warns once about values that float32 changed or that are not
  * finite. */
 void kk_reader_close(struct kk_reader *r);

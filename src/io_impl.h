@@ -31,6 +31,10 @@ struct kk_reader {
 	int squeeze;                 /* see kk_reader_expect */
 	bool expected;
 	struct kk_convert_stats stats;
+	/* kk_reader_count_only: count only indices [lo, hi) less [xlo,
+	 * xhi) of axis (of the 3-D view); axis < 0: all. */
+	int count_axis;
+	int64_t count_lo, count_hi, count_xlo, count_xhi;
 	/* A uint16 file kkit wrote records the range it mapped onto 0..65535
 	 * (kkit_range); set, it maps the values back. */
 	struct kk_output_scale range;

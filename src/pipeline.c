@@ -83,6 +83,12 @@ static int do_read(struct kk_worker *w, struct kk_job *job,
 		}
 		dst = w->scratch;
 	}
+	if (job->count_part)
+		kk_reader_count_only(w->reader, job->count_axis, job->count_lo,
+				     job->count_hi, job->count_xlo,
+				     job->count_xhi);
+	else
+		kk_reader_count_only(w->reader, -1, 0, 0, 0, 0);
 	rc = kk_reader_read_box(w->reader, job->start, job->count, dst, err);
 	if (rc)
 		return rc;

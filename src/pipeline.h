@@ -33,6 +33,13 @@ struct kk_job {
 				      * write: widen from float16 first */
 	const struct kk_axes *gather;/* read: the box's projection axes, to
 				      * be gathered into angle,row,col */
+	bool count_part;             /* read: count values for the input's
+				      * warnings only at indices [count_lo,
+				      * count_hi) of count_axis, less
+				      * [count_xlo, count_xhi) (data read
+				      * twice is counted once) */
+	int count_axis;
+	int64_t count_lo, count_hi, count_xlo, count_xhi;
 	/* The worker's. */
 	int state;
 	int rc;

@@ -143,6 +143,7 @@ struct cut {
 	int64_t slab, nslabs, chunk, nchunks;
 	int64_t rows;       /* the tallest window */
 	int64_t items;      /* (slab, chunk) pairs with rows */
+	bool host_bound;    /* bp_fits: the host limit bound the chunk */
 };
 
 /* The windows of every (slab, chunk) pair of c into win (or only their
@@ -357,25 +358,30 @@ static bool bp_fits(const struct kk_geometry *g, const struct kk_bp_view *vw,
 	int64_t chunk = want, fit = 0;
 	int tries;
 
+	c->host_bound = false;
 	if (vol >= l->device)
 		return false;
 	/* Taller windows for bigger chunks (a helix): a few rounds. */
 	for (tries = 0; tries < 4; tries++) {
+		int64_t fit_h;
+
 		set_cut(c, g, c->slab, chunk);
 		cut_windows(g, vw, c, NULL);
 		if (c->rows == 0)
 			c->rows = 1;
-		fit = min64((int64_t)((l->device - vol) / 2 /
-				      (c->rows * row_d)),
-			    (int64_t)(l->host / 2 / (3 + l->in_extra) /
-				      (double)(c->rows * row_h)));
+		fit = (int64_t)((l->device - vol) / 2 / (c->rows * row_d));
+		fit_h = (int64_t)(l->host / 2 / (3 + l->in_extra) /
+				  (double)(c->rows * row_h));
+		c->host_bound = fit_h < fit;
+		fit = min64(fit, fit_h);
 		if (fit >= chunk)
 			break;
 		if (fit < 1)
 			return false;
 		chunk = fit;
 	}
-	if (fit < chunk)
+	/* Four rounds may end on a cut of a chunk that no longer fits. */
+	if (fit < c->chunk)
 		return false;
 	*device = vol + 2 * (uint64_t)(c->chunk * c->rows) * row_d;
 	return true;
@@ -444,6 +450,12 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	}
 	if (!found) {
 		free(vw);
+		/* The last cut tried had the thinnest slabs. */
+		if (c.host_bound)
+			return too_small(err, "three views of projections",
+					 (uint64_t)((3 + l->in_extra) * c.rows *
+						    g->ncols * 4), l->host / 2,
+					 "host memory");
 		return too_small(err, "one slice and two views",
 				 (uint64_t)(v->nx * v->ny) * l->vol_es +
 				 2 * (uint64_t)(g->nrows * g->ncols) *
@@ -480,7 +492,8 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	if (p->nvol == 1 && p->nslabs > 1)
 		p->nout = (int)max64(3, min64(ceil_div(p->slab, p->piece) + 1,
 					      (int64_t)(l->host / 2 /
-							p->out_bytes)));
+							p->out_bytes -
+							l->out_extra)));
 	p->host_bytes = (uint64_t)((3 + l->in_extra) * p->in_bytes +
 				   (p->nout + l->out_extra) * p->out_bytes);
 	p->read_factor = (double)(best.items * best.rows) /

@@ -37,6 +37,8 @@ struct bp_run {
 	bool gather;                 /* file order is not col last */
 	struct item *items;
 	int64_t nitems, submitted, consumed;
+	int64_t *counted;            /* rows of each chunk read so far, for
+				      * the input's warnings: [lo, hi) */
 	struct piece *pieces;        /* waiting to be written, in order */
 	int64_t npieces, issued;     /* queued so far; handed out so far */
 	int64_t written;
@@ -109,7 +111,8 @@ static int list_work(struct bp_run *r, struct kk_error *err)
 			  sizeof(*r->items));
 	r->pieces = malloc((size_t)(p->nslabs * per_slab) *
 			   sizeof(*r->pieces));
-	if (!r->items || !r->pieces)
+	r->counted = calloc((size_t)(2 * p->nchunks), sizeof(*r->counted));
+	if (!r->items || !r->pieces || !r->counted)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	for (s = 0; s < p->nslabs; s++)
 		for (c = 0; c < p->nchunks; c++) {
@@ -129,6 +132,18 @@ static int list_work(struct bp_run *r, struct kk_error *err)
 		}
 	r->nitems = n;
 	return 0;
+}
+
+/* Widen the rows counted, [c[0], c[1]), to cover [lo, hi). */
+static void count_rows(int64_t *c, int64_t lo, int64_t hi)
+{
+	if (c[1] <= c[0]) {
+		c[0] = lo;
+		c[1] = hi;
+		return;
+	}
+	c[0] = c[0] < lo ? c[0] : lo;
+	c[1] = c[1] > hi ? c[1] : hi;
 }
 
 static void prefetch(struct bp_run *r)
@@ -151,6 +166,16 @@ static void prefetch(struct bp_run *r)
 		job->count[where[KK_COL]] = g->ncols;
 		job->half = r->eng->proj_half;
 		job->gather = r->gather ? &r->c.o->axes : NULL;
+		/* Rows read for an earlier slab are counted already (the
+		 * windows of one chunk move one way as the slabs go). */
+		job->count_part = true;
+		job->count_axis = where[KK_ROW];
+		job->count_lo = it->row0;
+		job->count_hi = it->row0 + r->c.plan.rows;
+		job->count_xlo = r->counted[2 * it->c];
+		job->count_xhi = r->counted[2 * it->c + 1];
+		count_rows(r->counted + 2 * it->c, it->row0,
+			   it->row0 + r->c.plan.rows);
 		kk_worker_submit(r->c.reader, job);
 		r->submitted++;
 	}
@@ -282,6 +307,7 @@ int kk_stream_bp(struct kk_device *d, const struct kk_geometry *g,
 	free_engine(&r);
 	free(r.items);
 	free(r.pieces);
+	free(r.counted);
 	kk_stream_end(&r.c, st);
 	return rc;
 }

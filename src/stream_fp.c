@@ -20,9 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A read: slices [z0, z0 + nz) of slab s, for chunk c. */
+/* A read: slices [z0, z0 + nz) of slab s, for chunk c; first: the
+ * first read of those slices. */
 struct item {
 	int64_t c, s, z0, nz;
+	bool first;
 };
 
 struct fp_run {
@@ -87,11 +89,16 @@ static int list_items(struct fp_run *r, struct kk_error *err)
 	const struct kk_plan *p = &r->c.plan;
 	int64_t nz = r->c.g->vol.nz, c, s, z, lo, hi, n = 0, cap;
 
+	bool *seen;
+
 	cap = p->resident ? p->nslabs
 			  : p->nchunks * p->nslabs * (p->slab / p->piece + 1);
 	r->items = malloc((size_t)cap * sizeof(*r->items));
-	if (!r->items)
+	seen = calloc((size_t)p->nslabs, sizeof(*seen));
+	if (!r->items || !seen) {
+		free(seen);
 		return kk_fail(err, KK_ENOMEM, "out of memory");
+	}
 	for (c = 0; c < (p->resident ? 1 : p->nchunks); c++)
 		for (s = 0; s < p->nslabs; s++) {
 			int64_t z1 = min64((s + 1) * p->slab, nz);
@@ -104,10 +111,13 @@ static int list_items(struct fp_run *r, struct kk_error *err)
 				r->items[n].s = s;
 				r->items[n].z0 = z;
 				r->items[n].nz = min64(p->piece, z1 - z);
+				r->items[n].first = !seen[s];
 				n++;
 			}
+			seen[s] = true;
 		}
 	r->nitems = n;
+	free(seen);
 	return 0;
 }
 
@@ -128,6 +138,8 @@ static void prefetch(struct fp_run *r)
 		job->count[1] = v->ny;
 		job->count[2] = v->nx;
 		job->half = r->eng->vol_half;
+		/* Read again for a later chunk: counted already. */
+		job->count_part = !it->first;
 		kk_worker_submit(r->c.reader, job);
 		r->submitted++;
 	}

@@ -119,9 +119,12 @@ START_TEST(plans)
 	memset(&l, 0, sizeof(l));
 	l.device_what = "memory";
 	l.vol_es = l.proj_es = 4;
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < 6; k++) {
 		fp = k % 2;
 		l.host = k < 2 ? KK_GIB : 200000;
+		/* Scratch for conversions and gathers counts too. */
+		l.in_extra = k >= 4 ? 3 : 0;
+		l.out_extra = k >= 4 ? 0.5 : 0;
 		for (i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 			l.device = devs[i];
 			rc = fp ? kk_plan_fp(&p, &g, &l, &err)
@@ -154,6 +157,12 @@ START_TEST(plans)
 	l.device = 100;
 	ck_assert_int_eq(kk_plan_fp(&p, &g, &l, &err), KK_ENOMEM);
 	ck_assert_ptr_nonnull(strstr(err.msg, "100 bytes of memory"));
+	/* ...and which memory: here the host's. */
+	l.device = KK_GIB;
+	l.host = 600;
+	l.chunk = 0;
+	ck_assert_int_eq(kk_plan_bp(&p, &g, &l, &err), KK_ENOMEM);
+	ck_assert_msg(strstr(err.msg, "of host memory"), "%s", err.msg);
 	kk_geometry_release(&g);
 }
 END_TEST
@@ -324,6 +333,78 @@ START_TEST(stream_cuts)
 }
 END_TEST
 
+/*
+ * Data read more than once (the volume for every chunk of views, the
+ * rows that slabs' windows share) is counted once for the input's
+ * warnings: one NaN in the volume, two in the projections.
+ */
+START_TEST(counted_once)
+{
+	char *dir = tu_mkdtemp(), *vpath = tu_path(dir, "vol.h5");
+	char *ppath = tu_path(dir, "proj.h5"), *opath = tu_path(dir, "o.h5");
+	struct kk_device *d = cpu();
+	struct kk_geometry g;
+	struct kk_error err = {0};
+	struct kk_stream_opts o;
+	struct kk_stream_stats st;
+	struct kk_reader *r;
+	struct kk_writer *w;
+	struct kk_write_opts wo;
+	int64_t vdims[3], pdims[3], nv, np;
+	float *vol, *proj;
+
+	tu_geometry(&g, geometries[_i]);
+	kk_geometry_volume_dims(&g, vdims);
+	kk_geometry_proj_dims(&g, &kk_axes_default, pdims);
+	nv = vdims[0] * vdims[1] * vdims[2];
+	np = pdims[0] * pdims[1] * pdims[2];
+	vol = tu_floats(nv);
+	proj = tu_floats(np);
+	tu_random(vol, nv, 0.5, 1.5, 5);
+	tu_random(proj, np, 0.5, 1.5, 6);
+	vol[nv / 2 + 3] = NAN;
+	/* The middle row of the first and the last view. */
+	proj[(g.nrows / 2) * g.ncols + 3] = INFINITY;
+	proj[np - (g.nrows / 2) * g.ncols - 3] = NAN;
+	write_stack(vpath, vdims, vol);
+	write_stack(ppath, pdims, proj);
+	cut_opts(&o, 3, &g, (uint64_t)(nv + np) * 4);
+	memset(&wo, 0, sizeof(wo));
+	wo.dtype = KK_F32;
+	wo.prov.kind = "test";
+
+	ck_assert(!kk_reader_open(&r, vpath, &err));
+	ck_assert(!kk_reader_expect(r, vdims, -1, "a volume", "z,y,x", &err));
+	ck_assert(!kk_writer_create(&w, opath, pdims, -1, &wo, &err));
+	ck_assert_msg(!kk_stream_fp(d, &g, r, w, &o, NULL, &st, &err), "%s",
+		      err.msg);
+	ck_assert_int_gt(st.nchunks, 1);
+	ck_assert_int_eq(kk_reader_stats(r)->nonfinite, 1);
+	kk_writer_abort(w);
+	kk_reader_close(r);
+
+	ck_assert(!kk_reader_open(&r, ppath, &err));
+	ck_assert(!kk_reader_expect(r, pdims, -1, "projections", "?", &err));
+	wo.force = true;
+	ck_assert(!kk_writer_create(&w, opath, vdims, -1, &wo, &err));
+	ck_assert_msg(!kk_stream_bp(d, &g, r, w, &o, NULL, &st, &err), "%s",
+		      err.msg);
+	if (g.vol.nz > 1)
+		ck_assert_int_gt(st.nslabs, 1);
+	ck_assert_int_eq(kk_reader_stats(r)->nonfinite, 2);
+	kk_writer_abort(w);
+	kk_reader_close(r);
+	free(vol);
+	free(proj);
+	free(vpath);
+	free(ppath);
+	free(opath);
+	kk_geometry_release(&g);
+	kk_device_close(d);
+	tu_rmdir(dir);
+}
+END_TEST
+
 /* Too little memory for even one slice: a clear error, nothing run. */
 START_TEST(too_little)
 {
@@ -380,6 +461,8 @@ int main(void)
 	/* Geometry x cut x order (default, ASTRA's, one to gather). */
 	tcase_add_loop_test(tc, stream_cuts, 0, NGEOM * 4 * 3);
 	tcase_add_test(tc, too_little);
+	/* The geometries whose middle rows every slab reads. */
+	tcase_add_loop_test(tc, counted_once, 0, NGEOM);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
