@@ -29,21 +29,19 @@
 #define KK_CU_FUNCTIONS(X)                                              \
 	X(cuInit) X(cuDriverGetVersion) X(cuDeviceGetCount)             \
 	X(cuDeviceGet) X(cuDeviceGetName) X(cuDeviceGetAttribute)       \
-	X(cuDeviceTotalMem) X(cuDevicePrimaryCtxRetain)                 \
-	X(cuDevicePrimaryCtxRelease) X(cuCtxSetCurrent)                 \
-	X(cuCtxSynchronize) X(cuMemGetInfo) X(cuMemAlloc) X(cuMemFree)  \
+	X(cuDevicePrimaryCtxRetain) X(cuDevicePrimaryCtxRelease)        \
+	X(cuCtxSetCurrent) X(cuMemGetInfo) X(cuMemAlloc) X(cuMemFree)   \
 	X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyHtoDAsync)            \
-	X(cuMemcpyDtoHAsync) X(cuMemsetD32) X(cuMemsetD32Async)         \
-	X(cuMemsetD16Async) X(cuModuleLoadData) X(cuModuleUnload)       \
-	X(cuModuleGetFunction) X(cuModuleGetGlobal) X(cuLaunchKernel)   \
-	X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)     \
-	X(cuArray3DCreate) X(cuArrayDestroy) X(cuMemcpy3D)              \
-	X(cuMemcpy3DAsync) X(cuTexObjectCreate) X(cuTexObjectDestroy)   \
-	X(cuGetErrorName) X(cuGetErrorString) X(cuEventCreate)          \
-	X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)    \
-	X(cuEventDestroy) X(cuFuncGetAttribute) X(cuStreamWaitEvent)    \
-	X(cuEventQuery) X(cuMemHostAlloc) X(cuMemFreeHost)              \
-	X(cuMemcpyDtoDAsync)
+	X(cuMemcpyDtoHAsync) X(cuMemsetD32Async) X(cuMemsetD16Async)    \
+	X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction)    \
+	X(cuModuleGetGlobal) X(cuLaunchKernel) X(cuStreamCreate)        \
+	X(cuStreamDestroy) X(cuStreamSynchronize) X(cuArray3DCreate)    \
+	X(cuArrayDestroy) X(cuMemcpy3D) X(cuMemcpy3DAsync)              \
+	X(cuTexObjectCreate) X(cuTexObjectDestroy) X(cuGetErrorName)    \
+	X(cuGetErrorString) X(cuEventCreate) X(cuEventRecord)           \
+	X(cuEventSynchronize) X(cuEventElapsedTime) X(cuEventDestroy)   \
+	X(cuStreamWaitEvent) X(cuEventQuery) X(cuMemHostAlloc)          \
+	X(cuMemFreeHost) X(cuMemcpyDtoDAsync)
 
 #define KK_NV_FUNCTIONS(X)                                              \
 	X(nvrtcVersion) X(nvrtcGetErrorString) X(nvrtcCreateProgram)    \
