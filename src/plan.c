@@ -504,6 +504,17 @@ int kk_plan_bp(struct kk_plan *p, const struct kk_geometry *g,
 	}
 	cut_windows(g, vw, &best, p->windows);
 	free(vw);
+	/* Every window p->rows tall, slid to stay on the detector: the
+	 * texture is then all data, and rows beyond the detector lie
+	 * outside it (zero). */
+	for (n = 0; n < p->nslabs * p->nchunks; n++) {
+		int64_t *w = p->windows + 2 * n;
+
+		if (w[1] > w[0]) {
+			w[0] = min64(w[0], g->nrows - p->rows);
+			w[1] = w[0] + p->rows;
+		}
+	}
 	return 0;
 }
 

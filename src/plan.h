@@ -57,7 +57,9 @@ struct kk_plan {
 	uint64_t host_bytes;    /* what the host buffers take */
 	double read_factor;     /* bp: bytes read / the projections' size */
 	int64_t *windows;       /* rows [lo, hi) of (slab s, chunk c) at
-				 * [2 * (s * nchunks + c)]; lo == hi: none */
+				 * [2 * (s * nchunks + c)]; lo == hi: none;
+				 * bp's are all rows tall, slid to stay
+				 * on the detector */
 	bool chunk_shrunk;      /* the chunk asked for did not fit */
 };
 

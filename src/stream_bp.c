@@ -124,10 +124,7 @@ static int list_work(struct bp_run *r, struct kk_error *err)
 			r->items[n].v0 = c * p->chunk;
 			r->items[n].n = min64(p->chunk, g->nviews - c *
 					      p->chunk);
-			/* Always plan.rows rows: the texture is then all
-			 * data, and rows beyond the detector lie outside
-			 * it (zero). */
-			r->items[n].row0 = min64(lo, g->nrows - p->rows);
+			r->items[n].row0 = lo;
 			n++;
 		}
 	r->nitems = n;
