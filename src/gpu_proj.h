@@ -45,8 +45,10 @@ int kk_gpu_texture(struct kk_gpu *g, CUarray array, CUtexObject *tex,
 		   struct kk_error *err);
 
 /* Kernel time on the compute stream, from pairs of events recorded
- * around runs and read back once they are old. */
-#define KK_TIMER_PAIRS 4
+ * around runs and read back once they are old: reusing a pair waits for
+ * its run, so there are more pairs than runs are ever queued (the fp
+ * executor queues up to KK_FP_MAX_PROJ chunks and their pieces). */
+#define KK_TIMER_PAIRS 32
 struct kk_gpu_timer {
 	CUevent start[KK_TIMER_PAIRS], end[KK_TIMER_PAIRS];
 	bool used[KK_TIMER_PAIRS];
