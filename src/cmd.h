@@ -139,6 +139,23 @@ int kk_finish(const struct kk_error *err);
 int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,
 		   struct kk_error *err);
 
+/* kk_stream_fp or kk_stream_bp. */
+typedef int (*kk_stream_fn)(struct kk_device *d, const struct kk_geometry *g,
+			    struct kk_reader *in, struct kk_writer *out,
+			    const struct kk_stream_opts *o,
+			    struct kk_progress *progress,
+			    struct kk_stream_stats *st,
+			    struct kk_error *err);
+
+/*
+ * The rest of fp and bp once the input and the output are open (since
+ * t0): the device, the streamed run with its progress, the -v report
+ * and the output committed.  Closes r and w (aborted on failure).
+ */
+int kk_run_streamed(const struct kk_run_opts *o, const struct kk_geometry *g,
+		    struct kk_reader *r, struct kk_writer *w,
+		    kk_stream_fn stream, double t0, struct kk_error *err);
+
 /* Load the geometry and, with -v, say what it is. */
 int kk_load_geometry(const char *path, unsigned flags,
 		     struct kk_geometry *g, struct kk_error *err);

@@ -236,6 +236,38 @@ int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,
 	return rc;
 }
 
+int kk_run_streamed(const struct kk_run_opts *o, const struct kk_geometry *g,
+		    struct kk_reader *r, struct kk_writer *w,
+		    kk_stream_fn stream, double t0, struct kk_error *err)
+{
+	struct kk_device *d = NULL;
+	struct kk_progress progress;
+	struct kk_stream_stats st;
+	double t1, t2;
+	int rc;
+
+	rc = kk_open_device(o, &d, err);
+	if (!rc) {
+		t1 = kk_now();
+		kk_progress_start(&progress, "views", (double)g->nviews);
+		rc = stream(d, g, r, w, &o->stream, &progress, &st, err);
+		kk_progress_end(&progress);
+	}
+	if (!rc) {
+		kk_stream_report(g, &st);
+		t2 = kk_now();
+		rc = kk_commit_output(w, o->output, t0, err);
+		w = NULL;
+		kk_msg_verbose("opening the files and the device took %.2f s, "
+			       "closing the output %.2f s", t1 - t0,
+			       kk_now() - t2);
+	}
+	kk_writer_abort(w);
+	kk_reader_close(r);
+	kk_device_close(d);
+	return rc;
+}
+
 int kk_load_geometry(const char *path, unsigned flags,
 		     struct kk_geometry *g, struct kk_error *err)
 {
