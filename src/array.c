@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -293,4 +294,16 @@ int64_t kk_count(const int64_t *dims, int n)
 		c *= dims[i];
 	}
 	return c;
+}
+
+float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err)
+{
+	float *p = NULL;
+
+	if (n >= 0 && (uint64_t)n <= SIZE_MAX / sizeof(float))
+		p = malloc((size_t)(n ? n : 1) * sizeof(float));
+	if (!p)
+		kk_fail(err, KK_ENOMEM, "cannot allocate %.1f MiB for the %s",
+			n * 4.0 / (1 << 20), what);
+	return p;
 }

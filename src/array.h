@@ -80,4 +80,8 @@ void kk_axes_format(const struct kk_axes *axes, char *buf, size_t n);
 /* Product of n dimensions; -1 if it would overflow int64. */
 int64_t kk_count(const int64_t *dims, int n);
 
+/* Memory for n floats, or NULL and a KK_ENOMEM error that says what
+ * for. */
+float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err);
+
 #endif

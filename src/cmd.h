@@ -180,8 +180,6 @@ int kk_create_projections(const struct kk_run_opts *o,
 int kk_commit_output(struct kk_writer *w, const char *output, double t0,
 		     struct kk_error *err);
 
-/* Memory for n floats, or a KK_ENOMEM error that says what for. */
-float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err);
 
 /* Slabs of at most this many bytes keep memory use bounded. */
 #define KK_SLAB_BYTES ((int64_t)256 << 20)

@@ -303,18 +303,6 @@ int64_t kk_slab_slices(const struct kk_geometry *g)
 	return per_slab(4 * g->vol.nx * g->vol.ny, g->vol.nz);
 }
 
-float *kk_alloc_floats(int64_t n, const char *what, struct kk_error *err)
-{
-	float *p = NULL;
-
-	if (n >= 0 && (uint64_t)n <= SIZE_MAX / sizeof(float))
-		p = malloc((size_t)(n ? n : 1) * sizeof(float));
-	if (!p)
-		kk_fail(err, KK_ENOMEM, "cannot allocate %.1f MiB for the %s",
-			n * 4.0 / (1 << 20), what);
-	return p;
-}
-
 int kk_parse_run_opts(int argc, char **argv, const char *usage,
 		      bool need_input, struct kk_run_opts *o)
 {

@@ -10,22 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* n floats times count buffers, or KK_ENOMEM saying what for. */
-static float *alloc_buffers(int count, int64_t n, const char *what,
-			    struct kk_error *err)
-{
-	float *p = NULL;
-	uint64_t bytes = (uint64_t)count * (uint64_t)n * sizeof(float);
-
-	if (n >= 0 && bytes / sizeof(float) / (count ? count : 1) ==
-	    (uint64_t)n && bytes <= SIZE_MAX)
-		p = malloc(bytes ? (size_t)bytes : 1);
-	if (!p)
-		kk_fail(err, KK_ENOMEM, "cannot allocate %.1f MiB for the %s",
-			bytes / 1048576.0, what);
-	return p;
-}
-
 /* ---- forward projection -------------------------------------------- */
 
 struct cpu_fp {
@@ -131,10 +115,11 @@ int kk_cpu_fp_engine(struct kk_fp_engine **out, struct kk_device *d,
 	c->base.layout = *l;
 	c->slice = g->vol.nx * g->vol.ny;
 	c->view = g->nrows * g->ncols;
-	c->vol = alloc_buffers(l->nvol, l->slices * c->slice, "volume", err);
+	c->vol = kk_alloc_floats(l->nvol * l->slices * c->slice, "volume",
+				 err);
 	if (c->vol)
-		c->proj = alloc_buffers(l->nproj, l->views * c->view,
-					"projections", err);
+		c->proj = kk_alloc_floats(l->nproj * l->views * c->view,
+					  "projections", err);
 	if (!c->proj) {
 		cfp_destroy(&c->base);
 		return err->code;
@@ -237,10 +222,11 @@ int kk_cpu_bp_engine(struct kk_bp_engine **out, struct kk_device *d,
 	c->base.layout = *l;
 	c->slice = g->vol.nx * g->vol.ny;
 	c->view = l->rows * g->ncols;
-	c->vol = alloc_buffers(l->nvol, l->slices * c->slice, "volume", err);
+	c->vol = kk_alloc_floats(l->nvol * l->slices * c->slice, "volume",
+				 err);
 	if (c->vol)
-		c->proj = alloc_buffers(l->nproj, l->views * c->view,
-					"projections", err);
+		c->proj = kk_alloc_floats(l->nproj * l->views * c->view,
+					  "projections", err);
 	if (!c->proj) {
 		cbp_destroy(&c->base);
 		return err->code;

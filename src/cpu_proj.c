@@ -32,6 +32,22 @@ static void chunk_strides(const struct kk_geometry *g,
 	}
 }
 
+/* Are the chunk's views and rows and the slab's slices in g? */
+static bool in_geometry(const struct kk_geometry *g,
+			const struct kk_proj_chunk *c,
+			const struct kk_vol_slab *vol, struct kk_error *err)
+{
+	if (c->view0 >= 0 && c->view0 + c->nviews <= g->nviews &&
+	    c->row0 >= 0 && c->row0 + c->nrows <= g->nrows && vol->z0 >= 0 &&
+	    vol->z0 + vol->nz <= g->vol.nz)
+		return true;
+	kk_fail(err, KK_ERUNTIME, "internal error: views %lld + %lld, rows "
+		"%lld + %lld or slices %lld + %lld are not in the geometry",
+		(long long)c->view0, (long long)c->nviews, (long long)c->row0,
+		(long long)c->nrows, (long long)vol->z0, (long long)vol->nz);
+	return false;
+}
+
 void kk_cpu_run_default(struct kk_cpu_run *run)
 {
 	memset(run, 0, sizeof(*run));
@@ -73,9 +89,8 @@ struct fp_ctx {
 	double per_item;            /* progress units */
 };
 
-/* World point -> continuous voxel index (voxel centres at integers). */
-static void to_index(const struct kk_volume_geom *v, const double *w,
-		     double *i)
+void kk_voxel_index(const struct kk_volume_geom *v, const double *w,
+		    double *i)
 {
 	i[0] = (w[0] - v->xmin) / v->dx - 0.5;
 	i[1] = (w[1] - v->ymin) / v->dy - 0.5;
@@ -209,7 +224,7 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 		double vr = row - 0.5 * g->nrows + 0.5, o[3];
 
 		if (g->cone)
-			to_index(v, w->src, o);
+			kk_voxel_index(v, w->src, o);
 		for (col = 0; col < g->ncols; col++) {
 			double uc = col - 0.5 * g->ncols + 0.5;
 			double p[3], dw[3], di[3], len;
@@ -222,7 +237,7 @@ static void fp_rows(void *arg, int64_t begin, int64_t end)
 					dw[i] = p[i] - w->src[i];
 			} else {
 				memcpy(dw, w->src, sizeof(dw));
-				to_index(v, p, o);
+				kk_voxel_index(v, p, o);
 			}
 			di[0] = dw[0] / v->dx;
 			di[1] = dw[1] / v->dy;
@@ -251,15 +266,8 @@ int kk_cpu_fp_slab(const struct kk_geometry *g, const struct kk_vol_slab *vol,
 
 	if (run->row_hi < hi)
 		hi = run->row_hi;
-	if (out->view0 < 0 || out->view0 + out->nviews > g->nviews ||
-	    out->row0 < 0 || out->row0 + out->nrows > g->nrows ||
-	    vol->z0 < 0 || vol->z0 + vol->nz > g->vol.nz)
-		return kk_fail(err, KK_ERUNTIME, "internal error: views %lld "
-			       "+ %lld, rows %lld + %lld or slices %lld + "
-			       "%lld are not in the geometry",
-			       (long long)out->view0, (long long)out->nviews,
-			       (long long)out->row0, (long long)out->nrows,
-			       (long long)vol->z0, (long long)vol->nz);
+	if (!in_geometry(g, out, vol, err))
+		return err->code;
 	memset(&c, 0, sizeof(c));
 	c.g = g;
 	c.vol = vol;
@@ -508,15 +516,8 @@ int kk_cpu_bp_slab(const struct kk_geometry *g,
 	int64_t i, lines = vol->nz * g->vol.ny;
 	int rc;
 
-	if (in->view0 < 0 || in->view0 + in->nviews > g->nviews ||
-	    in->row0 < 0 || in->row0 + in->nrows > g->nrows ||
-	    vol->z0 < 0 || vol->z0 + vol->nz > g->vol.nz)
-		return kk_fail(err, KK_ERUNTIME, "internal error: views %lld "
-			       "+ %lld, rows %lld + %lld or slices %lld + "
-			       "%lld are not in the geometry",
-			       (long long)in->view0, (long long)in->nviews,
-			       (long long)in->row0, (long long)in->nrows,
-			       (long long)vol->z0, (long long)vol->nz);
+	if (!in_geometry(g, in, vol, err))
+		return err->code;
 	memset(&c, 0, sizeof(c));
 	c.g = g;
 	c.in = in;

@@ -101,6 +101,11 @@ int kk_cpu_fp_interp(const struct kk_geometry *g, const float *vol,
 		     enum kk_interp interp, struct kk_progress *progress,
 		     struct kk_error *err);
 
+/* World point w -> continuous voxel index i (voxel centres at 0, 1, ...
+ * along x, y, z). */
+void kk_voxel_index(const struct kk_volume_geom *v, const double *w,
+		    double *i);
+
 /* The axis fp steps along in view w (0 x, 1 y, 2 z); the GPU kernels
  * use the same. */
 int kk_fp_axis(const struct kk_geometry *g, const struct kk_view *w);

@@ -56,15 +56,6 @@ struct gpu_fp {
 	struct kk_gpu_timer timer;
 };
 
-/* World point -> voxel index coordinates (centres at integers). */
-static void to_index(const struct kk_volume_geom *v, const double *p,
-		     double *i)
-{
-	i[0] = (p[0] - v->xmin) / v->dx - 0.5;
-	i[1] = (p[1] - v->ymin) / v->dy - 0.5;
-	i[2] = (p[2] - v->zmin) / v->dz - 0.5;
-}
-
 static void set4(float *p, double x, double y, double z, double w)
 {
 	p[0] = (float)x;
@@ -96,9 +87,9 @@ static void view_params(const struct kk_geometry *g, int64_t view, int k,
 		U[i] = w->u[i] / vox[i];
 		V[i] = w->v[i] / vox[i];
 	}
-	to_index(v, corner, C);
+	kk_voxel_index(v, corner, C);
 	if (g->cone) {
-		to_index(v, w->src, S);
+		kk_voxel_index(v, w->src, S);
 		/* D(c, r) = C - S + c U + r V, scaled by its central D_k. */
 		ref = (C[k] - S[k]) + 0.5 * (g->ncols - 1) * U[k] +
 		      0.5 * (g->nrows - 1) * V[k];
