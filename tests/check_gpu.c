@@ -101,6 +101,28 @@ static double rel_l2(const float *got, const float *ref, int64_t n)
 	return tu_rel_l2(got, ref, n);
 }
 
+/* The kernel "probe" of a test source, compiled for this GPU. */
+static CUfunction load_probe(const char *file, const char *src,
+			     CUmodule *mod)
+{
+	struct kk_kernel_text t = {0};
+	struct kk_error err = {0};
+	CUfunction fn;
+	void *cubin;
+	size_t size;
+
+	t.file = file;
+	t.source = (char *)src;
+	strcpy(t.origin, "test");
+	ck_assert_msg(kk_kernel_compile(&gpu->nv, &t, "", gpu->cc_major * 10 +
+					gpu->cc_minor, &cubin, &size, &err) == 0,
+		      "%s", err.msg);
+	ck_assert(!KK_CU(gpu, &err, cuModuleLoadData, mod, cubin));
+	ck_assert(!KK_CU(gpu, &err, cuModuleGetFunction, &fn, *mod, "probe"));
+	free(cubin);
+	return fn;
+}
+
 /* The texture unit's weight for fraction f: rounded to the nearest
  * 1/256, ties up, as KK_INTERP_TEXTURE assumes; near texel 0, 37 and
  * 1000 (the fraction of a large coordinate may be worked out otherwise). */
@@ -113,28 +135,19 @@ START_TEST(texture_weights)
 		"  if (i < n) out[i] = tex2DLayered<float>(t, base + 0.5f + "
 		"(float)i / n, 0.5f, 0); }\n";
 	const int n = 8192, bases[3] = {0, 37, 1000};
-	struct kk_kernel_text t = {0};
 	struct kk_error err = {0};
 	CUDA_ARRAY3D_DESCRIPTOR ad = {0};
 	CUDA_MEMCPY3D cp = {0};
 	float *texels = calloc(2048, sizeof(float)), *out = tu_floats(n);
 	int even, up, trunc, i, count = n, base, k;
-	void *cubin, *args[4];
-	size_t size;
+	void *args[4];
 	CUmodule mod;
 	CUfunction fn;
 	CUarray array;
 	CUtexObject tex;
 	CUdeviceptr d;
 
-	t.file = "probe.cu";
-	t.source = (char *)src;
-	strcpy(t.origin, "test");
-	ck_assert_msg(kk_kernel_compile(&gpu->nv, &t, "", gpu->cc_major * 10 +
-					gpu->cc_minor, &cubin, &size, &err) == 0,
-		      "%s", err.msg);
-	ck_assert(!KK_CU(gpu, &err, cuModuleLoadData, &mod, cubin));
-	ck_assert(!KK_CU(gpu, &err, cuModuleGetFunction, &fn, mod, "probe"));
+	fn = load_probe("probe.cu", src, &mod);
 	ad.Width = 2048;
 	ad.Height = 1;
 	ad.Depth = 1;
@@ -188,7 +201,6 @@ START_TEST(texture_weights)
 	gpu->cu.cuTexObjectDestroy(tex);
 	gpu->cu.cuArrayDestroy(array);
 	gpu->cu.cuModuleUnload(mod);
-	free(cubin);
 	free(out);
 	free(texels);
 }
@@ -215,28 +227,19 @@ START_TEST(texture_weights_2d)
 		"  if (i < n * n) out[i] = three ? tex3D<float>(t, a, b, 0.5f)"
 		" : tex2DLayered<float>(t, a, b, 0); }\n";
 	const int n = 200;
-	struct kk_kernel_text t = {0};
 	struct kk_error err = {0};
 	CUDA_ARRAY3D_DESCRIPTOR ad = {0};
 	CUDA_MEMCPY3D cp = {0};
 	float texels[8], *out = tu_floats(n * n);
 	int i, count = n, texel, three, c[4][3];
-	void *cubin, *args[4];
-	size_t size;
+	void *args[4];
 	CUmodule mod;
 	CUfunction fn;
 	CUarray array;
 	CUtexObject tex;
 	CUdeviceptr d;
 
-	t.file = "probe2.cu";
-	t.source = (char *)src;
-	strcpy(t.origin, "test");
-	ck_assert_msg(kk_kernel_compile(&gpu->nv, &t, "", gpu->cc_major * 10 +
-					gpu->cc_minor, &cubin, &size, &err) == 0,
-		      "%s", err.msg);
-	ck_assert(!KK_CU(gpu, &err, cuModuleLoadData, &mod, cubin));
-	ck_assert(!KK_CU(gpu, &err, cuModuleGetFunction, &fn, mod, "probe"));
+	fn = load_probe("probe2.cu", src, &mod);
 	ck_assert(!KK_CU(gpu, &err, cuMemAlloc, &d, n * n * 4));
 	for (three = 0; three < 2; three++) {
 		memset(&ad, 0, sizeof(ad));
@@ -307,7 +310,6 @@ START_TEST(texture_weights_2d)
 	}
 	gpu->cu.cuMemFree(d);
 	gpu->cu.cuModuleUnload(mod);
-	free(cubin);
 	free(out);
 }
 END_TEST

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "cpu_proj.h"
+#include "enginetest.h"
 #include "phantom.h"
 #include "plan.h"
 #include "testutil.h"
@@ -621,40 +622,6 @@ START_TEST(chunks_and_threads)
 }
 END_TEST
 
-/* Views [v0, v0 + n) and rows [lo, hi) of projections p (all views and
- * rows, in axes order) as a chunk in the same order. */
-static struct kk_proj_chunk cut_chunk(const struct kk_geometry *g,
-				      const float *p,
-				      const struct kk_axes *axes, int64_t v0,
-				      int64_t n, int64_t lo, int64_t hi)
-{
-	struct kk_proj_chunk c = {tu_floats(n * (hi - lo) * g->ncols), v0, n,
-				  lo, hi - lo, *axes};
-	int64_t len[3] = {g->nviews, g->nrows, g->ncols};
-	int64_t sub[3] = {n, hi - lo, g->ncols}, from[3] = {v0, lo, 0};
-	int64_t i[3], dims[3], sdims[3];
-	int a;
-
-	for (a = 0; a < 3; a++) {
-		dims[axes->where[a]] = len[a];
-		sdims[axes->where[a]] = sub[a];
-	}
-	for (i[0] = 0; i[0] < n; i[0]++)
-		for (i[1] = 0; i[1] < hi - lo; i[1]++)
-			for (i[2] = 0; i[2] < g->ncols; i[2]++) {
-				int64_t at[3], sat[3];
-
-				for (a = 0; a < 3; a++) {
-					at[axes->where[a]] = i[a] + from[a];
-					sat[axes->where[a]] = i[a];
-				}
-				c.data[(sat[0] * sdims[1] + sat[1]) * sdims[2] +
-				       sat[2]] = p[(at[0] * dims[1] + at[1]) *
-						   dims[2] + at[2]];
-			}
-	return c;
-}
-
 /* Is row r of the chunk (all views, all columns) zero? */
 static int row_is_zero(const struct kk_geometry *g,
 		       const struct kk_proj_chunk *c, int64_t r)
@@ -679,14 +646,7 @@ static int row_is_zero(const struct kk_geometry *g,
 }
 
 static const char *const slab_geometries[] = {
-	/* A helix: the source climbs, so each chunk sees its own rows. */
-	"{\"volume\": {\"shape\": [24, 20, 22]}, \"projection\": {\"type\": "
-	"\"cone_vec\", \"detector\": {\"shape\": [12, 40]}, \"vectors\": "
-	"[[0, -60, -14, 0, 30, -14, 1, 0, 0, 0, 0, 1],"
-	"[60, 0, -7, -30, 0, -7, 0, 1, 0, 0, 0, 1],"
-	"[0, 60, 0, 0, -30, 0, -1, 0, 0, 0, 0, 1],"
-	"[-60, 0, 7, 30, 0, 7, 0, -1, 0, 0, 0, 1],"
-	"[0, -60, 14, 0, 30, 14, 1, 0, 0, 0, 0, 1]]}}",
+	TU_HELIX,
 };
 
 /*
@@ -781,7 +741,14 @@ START_TEST(slabs_and_windows)
 				if (hi == lo)
 					continue;
 				narrow += hi - lo < g.nrows;
-				c = cut_chunk(&g, y, axes[ax], v0, n, lo, hi);
+				c.data = tu_floats(n * (hi - lo) * g.ncols);
+				c.view0 = v0;
+				c.nviews = n;
+				c.row0 = lo;
+				c.nrows = hi - lo;
+				c.axes = *axes[ax];
+				te_copy_chunk(&g, axes[ax], y, c.data, v0, n, lo,
+					      hi - lo, 1);
 				ck_assert(kk_cpu_bp_slab(&g, &c, &slab, &run,
 							 &err) == 0);
 				free(c.data);

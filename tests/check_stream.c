@@ -25,14 +25,7 @@ static const char *const geometries[] = {
 	"[20, 30], \"pixel_size\": 1.4, \"offset\": [1.5, -2]}, \"angles\": "
 	"{\"start\": 0, \"stop\": 360, \"count\": 23, \"unit\": \"degree\"},"
 	"\"source_origin\": 50, \"origin_detector\": 30}}",
-	/* A helix: each chunk of views sees its own rows. */
-	"{\"volume\": {\"shape\": [24, 20, 22]}, \"projection\": {\"type\": "
-	"\"cone_vec\", \"detector\": {\"shape\": [12, 40]}, \"vectors\": "
-	"[[0, -60, -14, 0, 30, -14, 1, 0, 0, 0, 0, 1],"
-	"[60, 0, -7, -30, 0, -7, 0, 1, 0, 0, 0, 1],"
-	"[0, 60, 0, 0, -30, 0, -1, 0, 0, 0, 0, 1],"
-	"[-60, 0, 7, 30, 0, 7, 0, -1, 0, 0, 0, 1],"
-	"[0, -60, 14, 0, 30, 14, 1, 0, 0, 0, 0, 1]]}}",
+	TU_HELIX,
 	"{\"volume\": {\"shape\": [16, 20, 24]}, \"projection\": {\"type\": "
 	"\"parallel3d\", \"detector\": {\"shape\": [18, 30], \"pixel_size\": "
 	"1}, \"angles\": "
@@ -214,6 +207,47 @@ static float *read_stack(const char *path, const int64_t dims[3])
 	return a;
 }
 
+/*
+ * fp (or bp) from the file in to the file out on device d, as the
+ * commands run it; the input's count of values that are not finite goes
+ * to *nonfinite.  The output is committed when the run succeeds.
+ */
+static int stream_files(struct kk_device *d, const struct kk_geometry *g,
+			bool fp, const char *in, const char *out,
+			const struct kk_stream_opts *o,
+			struct kk_stream_stats *st, int64_t *nonfinite,
+			struct kk_error *err)
+{
+	int64_t vdims[3], pdims[3];
+	struct kk_write_opts wo;
+	struct kk_reader *r;
+	struct kk_writer *w;
+	int rc;
+
+	kk_geometry_volume_dims(g, vdims);
+	kk_geometry_proj_dims(g, &o->axes, pdims);
+	memset(&wo, 0, sizeof(wo));
+	wo.dtype = KK_F32;
+	wo.force = true;
+	wo.page_prefix = "p";
+	wo.prov.kind = "test";
+	ck_assert_msg(!kk_reader_open(&r, in, err), "%s", err->msg);
+	ck_assert_msg(!kk_reader_expect(r, fp ? vdims : pdims, -1, "a stack",
+					"?", err), "%s", err->msg);
+	ck_assert_msg(!kk_writer_create(&w, out, fp ? pdims : vdims, -1, &wo,
+					err), "%s", err->msg);
+	rc = fp ? kk_stream_fp(d, g, r, w, o, NULL, st, err)
+		: kk_stream_bp(d, g, r, w, o, NULL, st, err);
+	if (!rc)
+		rc = kk_writer_commit(w, err);
+	else
+		kk_writer_abort(w);
+	if (nonfinite)
+		*nonfinite = kk_reader_stats(r)->nonfinite;
+	kk_reader_close(r);
+	return rc;
+}
+
 /* The cuts: none; a tenth of the data's size in memory (or, for the
  * smallest, a little more than the least that fits: two slices and two
  * views); chunks of 3 views; the least that fits, with chunks of 2. */
@@ -252,9 +286,6 @@ START_TEST(stream_cuts)
 	struct kk_error err = {0};
 	struct kk_stream_opts o;
 	struct kk_stream_stats st;
-	struct kk_reader *r;
-	struct kk_writer *w;
-	struct kk_write_opts wo;
 	struct kk_proj_chunk ref;
 	int64_t vdims[3], pdims[3], nv, np;
 	float *vol, *got, *back, *back_ref;
@@ -270,10 +301,6 @@ START_TEST(stream_cuts)
 	write_stack(vpath, vdims, vol);
 	cut_opts(&o, cut, &g, (uint64_t)(nv + np) * 4);
 	o.axes = *axes;
-	memset(&wo, 0, sizeof(wo));
-	wo.dtype = KK_F32;
-	wo.page_prefix = "p";
-	wo.prov.kind = "test";
 
 	/* fp: the reference in memory, the stream from file to file. */
 	ref.data = tu_floats(np);
@@ -283,13 +310,8 @@ START_TEST(stream_cuts)
 	ref.nrows = g.nrows;
 	ref.axes = *axes;
 	ck_assert(!kk_cpu_fp(&g, vol, &ref, 2, NULL, &err));
-	ck_assert(!kk_reader_open(&r, vpath, &err));
-	ck_assert(!kk_reader_expect(r, vdims, -1, "a volume", "z,y,x", &err));
-	ck_assert(!kk_writer_create(&w, ppath, pdims, -1, &wo, &err));
-	ck_assert_msg(!kk_stream_fp(d, &g, r, w, &o, NULL, &st, &err), "%s",
-		      err.msg);
-	ck_assert_msg(!kk_writer_commit(w, &err), "%s", err.msg);
-	kk_reader_close(r);
+	ck_assert_msg(!stream_files(d, &g, true, vpath, ppath, &o, &st, NULL,
+				    &err), "%s", err.msg);
 	got = read_stack(ppath, pdims);
 	e = tu_rel_l2(got, ref.data, np);
 	ck_assert_msg(e < 1e-6, "fp, geometry %d, cut %d, order %d: %lld "
@@ -302,13 +324,8 @@ START_TEST(stream_cuts)
 	back_ref = tu_floats(nv);
 	memset(back_ref, 0, nv * sizeof(float));
 	ck_assert(!kk_cpu_bp(&g, &ref, back_ref, 2, NULL, &err));
-	ck_assert(!kk_reader_open(&r, ppath, &err));
-	ck_assert(!kk_reader_expect(r, pdims, -1, "projections", "?", &err));
-	ck_assert(!kk_writer_create(&w, bpath, vdims, -1, &wo, &err));
-	ck_assert_msg(!kk_stream_bp(d, &g, r, w, &o, NULL, &st, &err), "%s",
-		      err.msg);
-	ck_assert_msg(!kk_writer_commit(w, &err), "%s", err.msg);
-	kk_reader_close(r);
+	ck_assert_msg(!stream_files(d, &g, false, ppath, bpath, &o, &st, NULL,
+				    &err), "%s", err.msg);
 	back = read_stack(bpath, vdims);
 	e = tu_rel_l2(back, back_ref, nv);
 	ck_assert_msg(e < 1e-6, "bp, geometry %d, cut %d, order %d: %lld "
@@ -347,10 +364,7 @@ START_TEST(counted_once)
 	struct kk_error err = {0};
 	struct kk_stream_opts o;
 	struct kk_stream_stats st;
-	struct kk_reader *r;
-	struct kk_writer *w;
-	struct kk_write_opts wo;
-	int64_t vdims[3], pdims[3], nv, np;
+	int64_t vdims[3], pdims[3], nv, np, bad;
 	float *vol, *proj;
 
 	tu_geometry(&g, geometries[_i]);
@@ -369,31 +383,16 @@ START_TEST(counted_once)
 	write_stack(vpath, vdims, vol);
 	write_stack(ppath, pdims, proj);
 	cut_opts(&o, 3, &g, (uint64_t)(nv + np) * 4);
-	memset(&wo, 0, sizeof(wo));
-	wo.dtype = KK_F32;
-	wo.prov.kind = "test";
 
-	ck_assert(!kk_reader_open(&r, vpath, &err));
-	ck_assert(!kk_reader_expect(r, vdims, -1, "a volume", "z,y,x", &err));
-	ck_assert(!kk_writer_create(&w, opath, pdims, -1, &wo, &err));
-	ck_assert_msg(!kk_stream_fp(d, &g, r, w, &o, NULL, &st, &err), "%s",
-		      err.msg);
+	ck_assert_msg(!stream_files(d, &g, true, vpath, opath, &o, &st, &bad,
+				    &err), "%s", err.msg);
 	ck_assert_int_gt(st.nchunks, 1);
-	ck_assert_int_eq(kk_reader_stats(r)->nonfinite, 1);
-	kk_writer_abort(w);
-	kk_reader_close(r);
-
-	ck_assert(!kk_reader_open(&r, ppath, &err));
-	ck_assert(!kk_reader_expect(r, pdims, -1, "projections", "?", &err));
-	wo.force = true;
-	ck_assert(!kk_writer_create(&w, opath, vdims, -1, &wo, &err));
-	ck_assert_msg(!kk_stream_bp(d, &g, r, w, &o, NULL, &st, &err), "%s",
-		      err.msg);
+	ck_assert_int_eq(bad, 1);
+	ck_assert_msg(!stream_files(d, &g, false, ppath, opath, &o, &st, &bad,
+				    &err), "%s", err.msg);
 	if (g.vol.nz > 1)
 		ck_assert_int_gt(st.nslabs, 1);
-	ck_assert_int_eq(kk_reader_stats(r)->nonfinite, 2);
-	kk_writer_abort(w);
-	kk_reader_close(r);
+	ck_assert_int_eq(bad, 2);
 	free(vol);
 	free(proj);
 	free(vpath);
@@ -415,32 +414,21 @@ START_TEST(too_little)
 	struct kk_error err = {0};
 	struct kk_stream_opts o;
 	struct kk_stream_stats st;
-	struct kk_reader *r;
-	struct kk_writer *w;
-	struct kk_write_opts wo;
-	int64_t vdims[3], pdims[3];
+	int64_t vdims[3];
 	float *vol;
 
 	tu_geometry(&g, geometries[0]);
 	kk_geometry_volume_dims(&g, vdims);
-	kk_geometry_proj_dims(&g, &kk_axes_default, pdims);
 	vol = tu_floats(vdims[0] * vdims[1] * vdims[2]);
 	tu_random(vol, vdims[0] * vdims[1] * vdims[2], 0, 1, 1);
 	write_stack(vpath, vdims, vol);
 	kk_stream_opts_default(&o);
 	o.mem_limit = 1000;
-	memset(&wo, 0, sizeof(wo));
-	wo.dtype = KK_F32;
-	wo.prov.kind = "test";
-	ck_assert(!kk_reader_open(&r, vpath, &err));
-	ck_assert(!kk_reader_expect(r, vdims, -1, "a volume", "z,y,x", &err));
-	ck_assert(!kk_writer_create(&w, ppath, pdims, -1, &wo, &err));
-	ck_assert_int_eq(kk_stream_fp(d, &g, r, w, &o, NULL, &st, &err),
-			 KK_ENOMEM);
+	ck_assert_int_eq(stream_files(d, &g, true, vpath, ppath, &o, &st,
+				      NULL, &err), KK_ENOMEM);
 	ck_assert_ptr_nonnull(strstr(err.msg, "not even two slices and one "
 				     "view fit"));
-	kk_writer_abort(w);
-	kk_reader_close(r);
+	ck_assert_int_ne(access(ppath, F_OK), 0);
 	free(vol);
 	free(vpath);
 	free(ppath);

@@ -17,6 +17,17 @@
 #include "geometry.h"
 #include "msg.h"
 
+/* A cone-beam helix of 5 views: the source climbs, so each chunk of
+ * views sees its own detector rows of a slab (streaming tests). */
+#define TU_HELIX                                                        \
+	"{\"volume\": {\"shape\": [24, 20, 22]}, \"projection\": {"       \
+	"\"type\": \"cone_vec\", \"detector\": {\"shape\": [12, 40]}, "   \
+	"\"vectors\": [[0, -60, -14, 0, 30, -14, 1, 0, 0, 0, 0, 1],"     \
+	"[60, 0, -7, -30, 0, -7, 0, 1, 0, 0, 0, 1],"                     \
+	"[0, 60, 0, 0, -30, 0, -1, 0, 0, 0, 0, 1],"                      \
+	"[-60, 0, 7, 30, 0, 7, 0, -1, 0, 0, 0, 1],"                      \
+	"[0, -60, 14, 0, 30, 14, 1, 0, 0, 0, 0, 1]]}}"
+
 /* A fresh scratch directory under $TMPDIR; removed by tu_rmdir. */
 static inline char *tu_mkdtemp(void)
 {
