@@ -224,8 +224,7 @@ int kk_reader_expect(struct kk_reader *r, const int64_t want[3],
 		       axes);
 }
 
-/* The stored axis behind axis a of the 3-D view, or -1 if squeezed. */
-static int stored_axis(int squeeze, int a)
+int kk_io_stored_axis(int squeeze, int a)
 {
 	if (squeeze < 0)
 		return a;
@@ -247,51 +246,6 @@ int kk_io_reserve(void **buf, size_t *size, size_t need,
 			       "I/O buffer", need);
 	*buf = p;
 	*size = need;
-	return 0;
-}
-
-/* Number of elements in a slab of the stored array. */
-int64_t kk_io_slab_count(const struct kk_stack_info *info, int axis,
-			 int64_t count)
-{
-	int64_t n = count;
-	int i;
-
-	for (i = 0; i < info->rank; i++)
-		if (i != axis)
-			n *= info->dims[i];
-	return n;
-}
-
-/* Map a slab of the 3-D view onto the stored array; checks the range. */
-int kk_io_map_slab(const struct kk_stack_info *info, int squeeze,
-		   const char *name, int axis, int64_t *start,
-		   int64_t *count, int *saxis, struct kk_error *err)
-{
-	int64_t len;
-
-	if (axis < 0 || axis > 2)
-		return kk_fail(err, KK_ERUNTIME, "'%s': no axis %d", name,
-			       axis);
-	*saxis = stored_axis(squeeze, axis);
-	if (*saxis < 0) {
-		/* The left-out axis has length 1: the whole array. */
-		if (*start != 0 || *count != 1)
-			return kk_fail(err, KK_ERUNTIME, "'%s': index %lld of "
-				       "an axis of length 1", name,
-				       (long long)*start);
-		*saxis = 0;
-		*start = 0;
-		*count = info->dims[0];
-		return 0;
-	}
-	len = info->dims[*saxis];
-	if (*start < 0 || *count < 0 || *start + *count > len)
-		return kk_fail(err, KK_ERUNTIME, "'%s': indices %lld to %lld "
-			       "are outside axis %d of length %lld", name,
-			       (long long)*start,
-			       (long long)(*start + *count - 1), axis,
-			       (long long)len);
 	return 0;
 }
 
@@ -367,7 +321,8 @@ static void count_part(struct kk_reader *r, const int64_t *start,
 								      len);
 				if (raw)
 					count_inexact(r, (const char *)raw +
-						      at * (int64_t)esize, len);
+						      at * (int64_t)esize,
+						      len);
 			}
 	}
 }
@@ -381,7 +336,7 @@ static int map_box(const struct kk_reader *r, const int64_t start[3],
 
 	for (a = 0; a < 3; a++) {
 		int64_t len = a == r->squeeze ? 1
-			      : r->info.dims[stored_axis(r->squeeze, a)];
+			      : r->info.dims[kk_io_stored_axis(r->squeeze, a)];
 
 		if (start[a] < 0 || count[a] < 0 || start[a] > len - count[a])
 			return kk_fail(err, KK_ERUNTIME, "'%s': indices %lld "
@@ -484,7 +439,7 @@ int kk_reader_read(struct kk_reader *r, int axis, int64_t start,
 			       axis);
 	for (a = 0; a < 3; a++)
 		c[a] = a == r->squeeze ? 1
-		       : r->info.dims[stored_axis(r->squeeze, a)];
+		       : r->info.dims[kk_io_stored_axis(r->squeeze, a)];
 	s[axis] = start;
 	c[axis] = count;
 	return kk_reader_read_box(r, s, c, dst, err);

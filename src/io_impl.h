@@ -87,13 +87,9 @@ enum kk_spec_kind {
 int kk_io_classify(const char *spec, bool output, char **file,
 		   char **dataset, enum kk_spec_kind *kind,
 		   struct kk_error *err);
-/* Map a slab of the 3-D view onto the stored array; checks the range. */
-int kk_io_map_slab(const struct kk_stack_info *info, int squeeze,
-		   const char *name, int axis, int64_t *start,
-		   int64_t *count, int *saxis, struct kk_error *err);
-/* Elements in a slab of the stored array. */
-int64_t kk_io_slab_count(const struct kk_stack_info *info, int axis,
-			 int64_t count);
+/* The stored axis behind axis a of the 3-D view (squeeze: the axis a
+ * 2-D file leaves out, or -1), or -1 for the left-out one. */
+int kk_io_stored_axis(int squeeze, int a);
 /* Grow a scratch buffer to need bytes. */
 int kk_io_reserve(void **buf, size_t *size, size_t need,
 		  struct kk_error *err);

@@ -324,21 +324,66 @@ enum kk_dtype kk_writer_dtype(const struct kk_writer *w)
 	return w->info.dtype;
 }
 
+/* Number of elements in a slab of the stored array. */
+static int64_t slab_count(const struct kk_stack_info *info, int axis,
+			  int64_t count)
+{
+	int64_t n = count;
+	int i;
+
+	for (i = 0; i < info->rank; i++)
+		if (i != axis)
+			n *= info->dims[i];
+	return n;
+}
+
+/* Map a slab of the 3-D view onto the stored array; checks the range. */
+static int map_slab(const struct kk_stack_info *info, int squeeze,
+		    const char *name, int axis, int64_t *start,
+		    int64_t *count, int *saxis, struct kk_error *err)
+{
+	int64_t len;
+
+	if (axis < 0 || axis > 2)
+		return kk_fail(err, KK_ERUNTIME, "'%s': no axis %d", name,
+			       axis);
+	*saxis = kk_io_stored_axis(squeeze, axis);
+	if (*saxis < 0) {
+		/* The left-out axis has length 1: the whole array. */
+		if (*start != 0 || *count != 1)
+			return kk_fail(err, KK_ERUNTIME, "'%s': index %lld of "
+				       "an axis of length 1", name,
+				       (long long)*start);
+		*saxis = 0;
+		*start = 0;
+		*count = info->dims[0];
+		return 0;
+	}
+	len = info->dims[*saxis];
+	if (*start < 0 || *count < 0 || *start + *count > len)
+		return kk_fail(err, KK_ERUNTIME, "'%s': indices %lld to %lld "
+			       "are outside axis %d of length %lld", name,
+			       (long long)*start,
+			       (long long)(*start + *count - 1), axis,
+			       (long long)len);
+	return 0;
+}
+
 int kk_writer_write(struct kk_writer *w, int axis, int64_t start,
 		    int64_t count, const float *src, struct kk_error *err)
 {
 	const void *buf = src;
 	int64_t n;
-	int saxis, rc;
+	int saxis = 0, rc;
 
 	/* A signal stops the writing too, not only the computing. */
 	if (kk_interrupted())
 		return kk_fail_interrupted(err);
-	rc = kk_io_map_slab(&w->info, w->squeeze, w->name, axis, &start,
-			    &count, &saxis, err);
+	rc = map_slab(&w->info, w->squeeze, w->name, axis, &start, &count,
+		      &saxis, err);
 	if (rc || count == 0)
 		return rc;
-	n = kk_io_slab_count(&w->info, saxis, count);
+	n = slab_count(&w->info, saxis, count);
 	if (w->info.dtype != KK_F32) {
 		rc = kk_io_reserve(&w->scratch, &w->scratch_size,
 			     (size_t)n * kk_dtype_size(w->info.dtype), err);
