@@ -24,6 +24,7 @@
 int cmd_phantom(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
 int cmd_bp(int argc, char **argv);
+int cmd_fbp(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 /* The whole command line, shell-quoted, for provenance (kkit.c). */

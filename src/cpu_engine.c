@@ -6,6 +6,7 @@
 #include "config.h"
 #include "cpu_proj.h"
 #include "engine.h"
+#include "fbp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -145,14 +146,24 @@ static int cbp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 	return 0;
 }
 
-static int cbp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
-		      struct kk_hbuf *hb, struct kk_error *err)
+static int cbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
+		      int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		      struct kk_error *err)
 {
 	struct cpu_bp *c = (struct cpu_bp *)e;
+	float *buf = c->proj + proj * e->layout.views * c->view;
+	double t0;
+	int rc;
 
-	memcpy(c->proj + proj * e->layout.views * c->view, hb->data,
-	       (size_t)(nviews * c->view) * sizeof(float));
-	return 0;
+	memcpy(buf, hb->data, (size_t)(nviews * c->view) * sizeof(float));
+	if (!e->layout.fbp)
+		return 0;
+	t0 = kk_now();
+	rc = kk_fbp_filter_cpu(e->layout.fbp, buf, &e->layout.axes, view0,
+			       nviews, row0, e->layout.rows, e->dev->threads,
+			       err);
+	kk_device_add_kernel_time(e->dev, kk_now() - t0);
+	return rc;
 }
 
 static int cbp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,
@@ -178,6 +189,7 @@ static int cbp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,
 	run.nthreads = e->dev->threads;
 	run.progress = job->progress;
 	run.units = job->units;
+	run.fdk = e->layout.fbp && e->layout.fbp->cone;
 	t0 = kk_now();
 	rc = kk_cpu_bp_slab(e->geo, &in, &slab, &run, err);
 	kk_device_add_kernel_time(e->dev, kk_now() - t0);

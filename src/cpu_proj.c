@@ -533,8 +533,11 @@ int kk_cpu_bp_slab(const struct kk_geometry *g,
 	c.views = malloc((size_t)in->nviews * sizeof(*c.views));
 	if (!c.views)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	for (i = 0; i < in->nviews; i++)
+	for (i = 0; i < in->nviews; i++) {
 		kk_bp_view_setup(g, &g->views[in->view0 + i], &c.views[i]);
+		if (run->fdk && c.views[i].power == 1)
+			c.views[i].power = 2;
+	}
 	rc = kk_parallel_for(lines, run->nthreads, bp_lines, &c, err);
 	free(c.views);
 	return rc;

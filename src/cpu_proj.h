@@ -81,6 +81,8 @@ struct kk_cpu_run {
 				   * others are left alone) */
 	struct kk_progress *progress; /* given units, bit by bit */
 	double units;
+	bool fdk;                 /* bp: weight fan beams as cone beams,
+				   * by M^2 (FDK's backprojection) */
 };
 void kk_cpu_run_default(struct kk_cpu_run *run);
 

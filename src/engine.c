@@ -129,14 +129,20 @@ int kk_bp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 	return e->ops->clear(e, vol, err);
 }
 
-int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
-		 struct kk_hbuf *hb, struct kk_error *err)
+int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
+		 int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		 struct kk_error *err)
 {
-	if (proj < 0 || proj >= e->layout.nproj || nviews > e->layout.views)
+	const struct kk_geometry *g = e->geo;
+
+	if (proj < 0 || proj >= e->layout.nproj || nviews > e->layout.views ||
+	    view0 < 0 || view0 + nviews > g->nviews || row0 < 0 ||
+	    row0 + e->layout.rows > g->nrows)
 		return kk_fail(err, KK_ERUNTIME, "internal error: upload of "
-			       "%lld views into projection buffer %d",
-			       (long long)nviews, proj);
-	return e->ops->upload(e, proj, nviews, hb, err);
+			       "views %lld + %lld, rows from %lld into "
+			       "projection buffer %d", (long long)view0,
+			       (long long)nviews, (long long)row0, proj);
+	return e->ops->upload(e, proj, view0, nviews, row0, hb, err);
 }
 
 int kk_bp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,

@@ -103,6 +103,8 @@ bool kk_fp_idle(struct kk_fp_engine *e);
 
 /* ---- backprojection ------------------------------------------------ */
 
+struct kk_fbp;
+
 struct kk_bp_layout {
 	int64_t slices;          /* slices a volume buffer holds */
 	int nvol;
@@ -110,6 +112,9 @@ struct kk_bp_layout {
 	int64_t rows;            /* rows a projection buffer holds */
 	int nproj;
 	struct kk_axes axes;     /* the uploads' order: col last */
+	const struct kk_fbp *fbp;/* not NULL: weight and filter every
+				  * upload (fbp.h), and weight cone and
+				  * fan beams alike, FDK's way */
 };
 
 /* One backprojection: views [view0, view0 + nviews) with rows [row0,
@@ -127,8 +132,9 @@ struct kk_bp_engine;
 
 struct kk_bp_engine_ops {
 	int (*clear)(struct kk_bp_engine *e, int vol, struct kk_error *err);
-	int (*upload)(struct kk_bp_engine *e, int proj, int64_t nviews,
-		      struct kk_hbuf *hb, struct kk_error *err);
+	int (*upload)(struct kk_bp_engine *e, int proj, int64_t view0,
+		      int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		      struct kk_error *err);
 	int (*run)(struct kk_bp_engine *e, const struct kk_bp_job *job,
 		   struct kk_error *err);
 	int (*download)(struct kk_bp_engine *e, int vol, int64_t at,
@@ -151,9 +157,11 @@ int kk_bp_engine_create(struct kk_bp_engine **e, struct kk_device *d,
 void kk_bp_engine_free(struct kk_bp_engine *e);
 /* Zero volume buffer vol. */
 int kk_bp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err);
-/* nviews views (layout.rows rows each) from hb into buffer proj. */
-int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
-		 struct kk_hbuf *hb, struct kk_error *err);
+/* Views [view0, view0 + nviews), rows [row0, row0 + layout.rows) of
+ * each, from hb into buffer proj. */
+int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
+		 int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		 struct kk_error *err);
 int kk_bp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,
 	      struct kk_error *err);
 /* Slices [at, at + nz) of volume buffer vol into hb. */

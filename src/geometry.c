@@ -7,6 +7,7 @@
 #include "geomspec.h"
 #include "vec3.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,4 +315,50 @@ void kk_geometry_describe(const struct kk_geometry *g, char *buf, size_t n)
 		snprintf(buf + len, n - len, "volume %lld x %lld x %lld "
 			 "(z y x)", (long long)g->vol.nz,
 			 (long long)g->vol.ny, (long long)g->vol.nx);
+}
+
+static int parse_bound(const char *s, size_t len, int64_t nz, int64_t dflt,
+		       int64_t *out)
+{
+	char buf[32], *end;
+	long long v;
+
+	if (len == 0) {
+		*out = dflt;
+		return 0;
+	}
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (*end || errno)
+		return -1;
+	if (v < 0)
+		v += nz;
+	*out = v < 0 ? 0 : v > nz ? nz : v;
+	return 0;
+}
+
+int kk_parse_slices(const char *s, int64_t nz, int64_t *z0, int64_t *z1,
+		    struct kk_error *err)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon || parse_bound(s, (size_t)(colon - s), nz, 0, z0) ||
+	    parse_bound(colon + 1, strlen(colon + 1), nz, nz, z1))
+		return kk_fail(err, KK_EUSAGE, "--slices '%s': expected "
+			       "FIRST:END, e.g. 100:200", s);
+	if (*z0 >= *z1)
+		return kk_fail(err, KK_EUSAGE, "--slices '%s' selects no "
+			       "slice of the %lld the volume has", s,
+			       (long long)nz);
+	return 0;
+}
+
+void kk_geometry_crop_slices(struct kk_geometry *g, int64_t z0, int64_t z1)
+{
+	g->vol.zmin += (double)z0 * g->vol.dz;
+	g->vol.nz = z1 - z0;
 }

@@ -100,4 +100,13 @@ void kk_geometry_proj_dims(const struct kk_geometry *g,
 void kk_geometry_describe(const struct kk_geometry *g, char *buf,
 			  size_t n);
 
+/* Parse "A:B" (slices A to B - 1; either may be left out, and negative
+ * ones count from the end, as in Python) against nz slices; KK_EUSAGE
+ * when it is not that or selects nothing. */
+int kk_parse_slices(const char *s, int64_t nz, int64_t *z0, int64_t *z1,
+		    struct kk_error *err);
+/* Keep slices [z0, z1) of the volume: its window shrinks to them, so
+ * every voxel stays where it was in the world. */
+void kk_geometry_crop_slices(struct kk_geometry *g, int64_t z0, int64_t z1);
+
 #endif

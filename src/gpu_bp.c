@@ -44,6 +44,7 @@ struct gpu_bp {
 	CUdeviceptr sym;               /* kk_bp_views in constant memory */
 	int power, zsize;
 	struct kk_gpu_timer timer;
+	struct kk_gpu_fbp *fbp;        /* fbp: weights and filters uploads */
 };
 
 /* An affine function of the world point, as one of the voxel index. */
@@ -61,9 +62,10 @@ static void index_affine(const struct kk_volume_geom *v, const double *f,
 	}
 }
 
-/* The kernel's U, V, D for a view (see kernels/bp.cu). */
+/* The kernel's U, V, D for a view (see kernels/bp.cu), for the kernel's
+ * power (2 for fan beams too when fbp weights them FDK's way). */
 static void view_params(const struct kk_geometry *g, const struct kk_view *w,
-			float *p)
+			int power, float *p)
 {
 	struct kk_bp_view b;
 	double U[4], V[4], D[4], s;
@@ -79,7 +81,7 @@ static void view_params(const struct kk_geometry *g, const struct kk_view *w,
 		V[k] += 0.5 * g->nrows * D[k];
 	}
 	/* Scale D so that 1 / D^power is the weight and D > 0 in front. */
-	s = b.power == 2 ? 1 / (b.K * sqrt(b.scale)) : 1 / (b.K * b.scale);
+	s = power == 2 ? 1 / (b.K * sqrt(b.scale)) : 1 / (b.K * b.scale);
 	for (k = 0; k < 4; k++) {
 		p[k] = (float)(s * U[k]);
 		p[4 + k] = (float)(s * V[k]);
@@ -99,7 +101,7 @@ static int upload_params(struct gpu_bp *b, struct kk_error *err)
 	if (!p)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	for (i = 0; i < g->nviews; i++)
-		view_params(g, &g->views[i], p + 12 * i);
+		view_params(g, &g->views[i], b->power, p + 12 * i);
 	rc = KK_CU(b->g, err, cuMemAlloc, &b->params, bytes);
 	if (!rc)
 		rc = KK_CU(b->g, err, cuMemcpyHtoD, b->params, p, bytes);
@@ -137,8 +139,9 @@ static int gbp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 	return rc;
 }
 
-static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
-		      struct kk_hbuf *hb, struct kk_error *err)
+static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
+		      int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		      struct kk_error *err)
 {
 	struct gpu_bp *b = (struct gpu_bp *)e;
 	struct kk_gpu *g = b->g;
@@ -158,6 +161,12 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
 					err);
 	if (rc)
 		return rc;
+	if (b->fbp) {
+		rc = kk_gpu_fbp_upload(b->fbp, hb, &e->layout.axes, view0,
+				       nviews, row0, b->array[proj], g->up,
+				       err);
+		goto done;
+	}
 	memset(&cp, 0, sizeof(cp));
 	cp.srcMemoryType = CU_MEMORYTYPE_HOST;
 	cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
@@ -180,6 +189,7 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t nviews,
 			rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->up);
 		}
 	}
+done:
 	if (!rc)
 		rc = kk_hbuf_copy_end(hb, g->up, err);
 	if (!rc)
@@ -288,6 +298,7 @@ static void gbp_destroy(struct kk_bp_engine *e)
 	}
 	if (b->params)
 		g->cu.cuMemFree(b->params);
+	kk_gpu_fbp_free(b->fbp);
 	free(b);
 }
 
@@ -358,12 +369,13 @@ int kk_gpu_bp_engine(struct kk_bp_engine **out, struct kk_device *d,
 	b->base.dev = d;
 	b->base.geo = geo;
 	b->base.layout = *l;
-	b->base.proj_half = o->proj_half;
+	/* fbp's filtered rows are float32: they come from cuFFT. */
+	b->base.proj_half = o->proj_half && !l->fbp;
 	b->base.vol_half = o->vol_half;
 	b->g = g;
 	b->vol_es = o->vol_half ? 2 : 4;
-	b->proj_es = o->proj_half ? 2 : 4;
-	b->power = geo->cone && !geo->is_2d ? 2 : 1;
+	b->proj_es = b->base.proj_half ? 2 : 4;
+	b->power = geo->cone && (!geo->is_2d || l->fbp) ? 2 : 1;
 	b->zsize = geo->vol.nz == 1 ? 1 : o->zsize;
 	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
 	if (!rc)
@@ -372,6 +384,9 @@ int kk_gpu_bp_engine(struct kk_bp_engine **out, struct kk_device *d,
 		rc = create_buffers(b, err);
 	if (!rc)
 		rc = upload_params(b, err);
+	if (!rc && l->fbp)
+		rc = kk_gpu_fbp_create(&b->fbp, g, l->fbp, l->views, l->rows,
+				       err);
 	kk_bp_defines(defines, sizeof(defines), b->power, b->zsize,
 		      o->vol_half);
 	if (!rc)

@@ -47,10 +47,18 @@ int kk_gpu_launch(struct kk_gpu *g, CUfunction fn, unsigned gx, unsigned gy,
 		  unsigned gz, unsigned bx, unsigned by, void **args,
 		  struct kk_error *err)
 {
+	return kk_gpu_launch_on(g, g->stream, fn, gx, gy, gz, bx, by, args,
+				err);
+}
+
+int kk_gpu_launch_on(struct kk_gpu *g, CUstream stream, CUfunction fn,
+		     unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+		     unsigned by, void **args, struct kk_error *err)
+{
 	if (!gx || !gy || !gz)
 		return 0;
 	return KK_CU(g, err, cuLaunchKernel, fn, gx, gy, gz, bx, by, 1, 0,
-		     g->stream, args, NULL);
+		     stream, args, NULL);
 }
 
 int kk_gpu_texture(struct kk_gpu *g, CUarray array, CUtexObject *tex,

@@ -8,11 +8,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "array.h"
 #include "gpu.h"
 
 struct kk_device;
+struct kk_hbuf;
 
 /* Views per launch: their parameters fill constant memory (bp: 48 KiB,
  * fp: 60 KiB). */
@@ -28,6 +30,11 @@ struct kk_gpu_proj_opts {
 
 void kk_gpu_proj_opts_default(struct kk_gpu_proj_opts *o);
 
+/* The device memory kkit fbp's filtering takes besides the bp buffers
+ * (its scratch rows and cuFFT's work area), for chunks of up to views
+ * views of rows rows of length floats padded. */
+uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t views, int64_t rows);
+
 /* The -D defines of a kernel variant, as kkit compiles it. */
 void kk_fp_defines(char *buf, size_t n, bool cone, int axis,
 		   bool accumulate, const struct kk_gpu_proj_opts *o,
@@ -39,6 +46,30 @@ void kk_bp_defines(char *buf, size_t n, int power, int zsize,
 int kk_gpu_launch(struct kk_gpu *g, CUfunction fn, unsigned gx, unsigned gy,
 		  unsigned gz, unsigned bx, unsigned by, void **args,
 		  struct kk_error *err);
+/* The same on another stream. */
+int kk_gpu_launch_on(struct kk_gpu *g, CUstream stream, CUfunction fn,
+		     unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+		     unsigned by, void **args, struct kk_error *err);
+
+/*
+ * kkit fbp's weighting and filtering on the GPU (gpu_fbp.c): host
+ * projection rows in, through a scratch buffer, weighted, padded, FFT'd
+ * by cuFFT, multiplied by the filter and transformed back, out into
+ * the layers of a bp engine's texture array, all on one stream.
+ */
+struct kk_fbp;
+struct kk_gpu_fbp;
+/* For chunks of up to views views of rows rows. */
+int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
+		      const struct kk_fbp *f, int64_t views, int64_t rows,
+		      struct kk_error *err);
+/* Views [view0, view0 + nviews), rows [row0, row0 + rows) in hb, in
+ * axes order (col last), into layers [0, nviews) of array. */
+int kk_gpu_fbp_upload(struct kk_gpu_fbp *p, struct kk_hbuf *hb,
+		      const struct kk_axes *axes, int64_t view0,
+		      int64_t nviews, int64_t row0, CUarray array,
+		      CUstream stream, struct kk_error *err);
+void kk_gpu_fbp_free(struct kk_gpu_fbp *p);
 /* A texture object over an array with bilinear (or trilinear)
  * filtering, unnormalised coordinates and zero outside. */
 int kk_gpu_texture(struct kk_gpu *g, CUarray array, CUtexObject *tex,

@@ -21,6 +21,7 @@ static const struct command {
 	{"phantom", cmd_phantom, "make a test volume: Shepp-Logan, ball, ..."},
 	{"fp", cmd_fp, "forward project a volume into projections"},
 	{"bp", cmd_bp, "backproject projections into a volume"},
+	{"fbp", cmd_fbp, "reconstruct by filtered backprojection (FBP, FDK)"},
 	{"info", cmd_info, "show the build, libraries and devices"},
 };
 

@@ -22,6 +22,8 @@
 #include "msg.h"
 #include "plan.h"
 
+struct kk_fbp;
+
 struct kk_stream_opts {
 	uint64_t mem_limit;       /* the device buffers' bytes; 0: what
 				   * is free */
@@ -30,6 +32,8 @@ struct kk_stream_opts {
 	int64_t chunk;            /* views a chunk; 0: choose */
 	bool pinned;              /* pinned host buffers (GPU) */
 	struct kk_axes axes;      /* the projections' axis order */
+	const struct kk_fbp *fbp; /* bp: weight and filter the projections
+				   * first (kkit fbp) */
 };
 
 void kk_stream_opts_default(struct kk_stream_opts *o);
@@ -50,7 +54,8 @@ int kk_stream_fp(struct kk_device *d, const struct kk_geometry *g,
 		 struct kk_reader *vol, struct kk_writer *proj,
 		 const struct kk_stream_opts *o, struct kk_progress *progress,
 		 struct kk_stream_stats *st, struct kk_error *err);
-/* Backproject the projections proj into the volume vol. */
+/* Backproject the projections proj into the volume vol (filtered
+ * first when o->fbp is set). */
 int kk_stream_bp(struct kk_device *d, const struct kk_geometry *g,
 		 struct kk_reader *proj, struct kk_writer *vol,
 		 const struct kk_stream_opts *o, struct kk_progress *progress,

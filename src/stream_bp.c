@@ -12,6 +12,8 @@
 #include "stream.h"
 #include "budget.h"
 #include "engine.h"
+#include "fbp.h"
+#include "gpu_proj.h"
 #include "pipeline.h"
 #include "signals.h"
 
@@ -61,6 +63,7 @@ static int make_engine(void *arg, struct kk_error *err)
 	lay.rows = p->rows;
 	lay.nproj = p->nproj;
 	lay.axes = r->up_axes;
+	lay.fbp = r->c.o->fbp;
 	return kk_bp_engine_create(&r->eng, r->c.dev, r->c.g, &lay, err);
 }
 
@@ -91,7 +94,17 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 	r->gather = r->c.o->axes.where[KK_COL] != 2;
 	r->up_axes = r->gather ? kk_axes_default : r->c.o->axes;
 	l.vol_es = gpu && go->vol_half ? 2 : 4;
-	l.proj_es = gpu && go->proj_half ? 2 : 4;
+	l.proj_es = gpu && go->proj_half && !r->c.o->fbp ? 2 : 4;
+	if (gpu && r->c.o->fbp) {
+		/* The filter's scratch, for the largest chunk there can be. */
+		const struct kk_fbp *f = r->c.o->fbp;
+		int64_t views = l.max_chunk && l.max_chunk < r->c.g->nviews
+				? l.max_chunk : r->c.g->nviews;
+		uint64_t scratch = kk_gpu_fbp_bytes(f->length, views,
+						    r->c.g->nrows);
+
+		l.device = l.device > scratch ? l.device - scratch : 0;
+	}
 	l.overlap = gpu;
 	l.in_extra = (kk_dtype_size(kk_reader_info(in)->dtype) > 4 ? 2 : 0) +
 		     (r->gather ? 1 : 0);
@@ -250,7 +263,9 @@ static int run(struct bp_run *r, struct kk_error *err)
 			rc = kk_worker_wait(r->c.reader, &r->c.in.job[slot], err);
 			if (!rc)
 				rc = kk_bp_upload(r->eng, (int)(i % p->nproj),
+						  r->items[i].v0,
 						  r->items[i].n,
+						  r->items[i].row0,
 						  &r->c.in.buf[slot], err);
 			r->consumed = ++i;
 			prefetch(r);

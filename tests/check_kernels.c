@@ -69,6 +69,12 @@ START_TEST(ops)
 }
 END_TEST
 
+START_TEST(fbp)
+{
+	compile("fbp.cu", "", archs[_i]);
+}
+END_TEST
+
 /* A directory of edited kernels: its files win, the rest are kkit's,
  * and a compile error names the file and gives NVRTC's log. */
 START_TEST(kernel_dir)
@@ -118,6 +124,7 @@ int main(void)
 	tcase_add_loop_test(tc, fp_variants, 0, 192);
 	tcase_add_loop_test(tc, bp_variants, 0, 16);
 	tcase_add_loop_test(tc, ops, 0, 2);
+	tcase_add_loop_test(tc, fbp, 0, 2);
 	tcase_add_test(tc, kernel_dir);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
