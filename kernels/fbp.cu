@@ -3,17 +3,14 @@
  * (src/gpu_fbp.c runs them, with cuFFT between the two).
  *
  * Rows sit in a scratch buffer pitch floats apart (the padded length
- * plus 2, so that cuFFT transforms them in place), in the order the host
- * holds them: view by view (angle first) or row by row (row first).
+ * plus 2, so that cuFFT transforms them in place), view by view.
  */
 #include "kk_fbp.cuh"
 
-/* Weight columns [0, ncols) of nlines rows, the first of them line0 of
- * the chunk (views view0 + ..., detector rows row0 + ...), and zero the
- * rest of each row. */
+/* Weight columns [0, ncols) of nlines rows, nrows a view (detector
+ * rows row0 + ..., views view0 + ...), and zero the rest of each row. */
 extern "C" __global__ void kk_fbp_weigh(float *buf, long long pitch,
-					int ncols, int nlines, int line0,
-					int angle_first, int nviews, int nrows,
+					int ncols, int nlines, int nrows,
 					const float *params, int view0,
 					int row0, int parker, float delta)
 {
@@ -23,9 +20,7 @@ extern "C" __global__ void kk_fbp_weigh(float *buf, long long pitch,
 	if (col >= pitch)
 		return;
 	for (line = blockIdx.y; line < nlines; line += gridDim.y) {
-		const int l = line0 + line;
-		const int v = angle_first ? l / nrows : l % nviews;
-		const int r = angle_first ? l % nrows : l / nviews;
+		const int v = line / nrows, r = line % nrows;
 		float *p = buf + line * pitch + col;
 
 		if (col < ncols)

@@ -115,6 +115,8 @@ struct kk_bp_layout {
 	const struct kk_fbp *fbp;/* not NULL: weight and filter every
 				  * upload (fbp.h), and weight cone and
 				  * fan beams alike, FDK's way */
+	uint64_t fbp_budget;     /* device bytes the filtering may take
+				  * (kk_gpu_fbp_bytes) */
 };
 
 /* One backprojection: views [view0, view0 + nviews) with rows [row0,

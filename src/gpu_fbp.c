@@ -4,7 +4,8 @@
  *
  * A chunk's rows go from the host buffer into a scratch buffer of rows
  * padded to the FFT length (plus the 2 floats an in-place real
- * transform needs), a batch of rows at a time: kernels/fbp.cu weights
+ * transform needs), a batch of whole views at a time, view by view
+ * whatever the host's axis order: kernels/fbp.cu weights
  * them and zeroes the padding, cuFFT transforms them, the filter
  * multiplies the spectra, cuFFT transforms back, and a pitched copy
  * puts the first ncols floats of each row into the texture array.
@@ -18,32 +19,21 @@
 #include "config.h"
 #include "gpu_proj.h"
 
-/* Rows of scratch a batch aims at: 64 MiB of them. */
-#define SCRATCH_BYTES ((uint64_t)64 << 20)
-
-static int64_t batch_lines(int64_t length, int64_t unit)
+/* Views a batch takes: as many as budget holds, scratch rows and as
+ * much again for cuFFT's work area, and one at least. */
+static int64_t views_per_batch(int64_t length, int64_t rows, uint64_t budget)
 {
-	int64_t lines = (int64_t)(SCRATCH_BYTES / ((uint64_t)(length + 2) *
-						  sizeof(float)));
-	int64_t units = lines / unit;
+	uint64_t view = 2 * (uint64_t)rows * (uint64_t)(length + 2) *
+			sizeof(float);
+	uint64_t n = budget / view;
 
-	return (units < 1 ? 1 : units) * unit;
+	return n < 1 ? 1 : (int64_t)n;
 }
 
-/* The most lines a batch takes: whole views (angle first) or whole rows
- * across the chunk's views (row first), whichever is larger. */
-static int64_t max_lines(int64_t length, int64_t views, int64_t rows)
+uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t rows, uint64_t budget)
 {
-	int64_t a = batch_lines(length, rows), b = batch_lines(length, views);
-
-	return a > b ? a : b;
-}
-
-uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t views, int64_t rows)
-{
-	/* The scratch rows, and as much again for cuFFT's work area. */
-	return 2 * (uint64_t)max_lines(length, views, rows) *
-	       (uint64_t)(length + 2) * sizeof(float);
+	return 2 * (uint64_t)views_per_batch(length, rows, budget) *
+	       (uint64_t)rows * (uint64_t)(length + 2) * sizeof(float);
 }
 
 #ifdef HAVE_CUDA_HEADERS
@@ -135,7 +125,7 @@ struct plans {
 struct kk_gpu_fbp {
 	struct kk_gpu *g;
 	const struct kk_fbp *f;
-	int64_t views, rows;
+	int64_t rows, per;           /* rows a view, views a batch */
 	CUdeviceptr scratch, params, filter;
 	int64_t pitch;               /* floats a scratch row */
 	struct plans full, tail;
@@ -203,7 +193,7 @@ void kk_gpu_fbp_free(struct kk_gpu_fbp *p)
 }
 
 int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
-		      const struct kk_fbp *f, int64_t views, int64_t rows,
+		      const struct kk_fbp *f, int64_t rows, uint64_t budget,
 		      struct kk_error *err)
 {
 	struct kk_gpu_fbp *p;
@@ -220,11 +210,10 @@ int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
 		return kk_fail(err, KK_ENOMEM, "out of memory");
 	p->g = g;
 	p->f = f;
-	p->views = views;
 	p->rows = rows;
+	p->per = views_per_batch(f->length, rows, budget);
 	p->pitch = f->length + 2;
-	rc = KK_CU(g, err, cuMemAlloc, &p->scratch,
-		   (size_t)max_lines(f->length, views, rows) *
+	rc = KK_CU(g, err, cuMemAlloc, &p->scratch, (size_t)(p->per * rows) *
 		   (size_t)p->pitch * sizeof(float));
 	if (!rc)
 		rc = KK_CU(g, err, cuMemAlloc, &p->params, pbytes);
@@ -250,83 +239,79 @@ int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
 	return 0;
 }
 
-/* Lines [line0, line0 + n) of the host buffer into the scratch rows. */
+/* Views [a, a + k) of the chunk's nviews from the host buffer into the
+ * scratch rows, view by view: the host holds them angle first (one
+ * copy) or row first (a view's rows nviews rows apart). */
 static int copy_in(struct kk_gpu_fbp *p, const struct kk_hbuf *hb,
-		   int64_t line0, int64_t n, CUstream stream,
-		   struct kk_error *err)
+		   bool angle_first, int64_t nviews, int64_t a, int64_t k,
+		   CUstream stream, struct kk_error *err)
 {
 	size_t row = (size_t)p->f->ncols * sizeof(float);
-	CUDA_MEMCPY3D cp;
-
-	memset(&cp, 0, sizeof(cp));
-	cp.srcMemoryType = CU_MEMORYTYPE_HOST;
-	cp.srcHost = (const char *)hb->data + (size_t)line0 * row;
-	cp.srcPitch = row;
-	cp.srcHeight = (size_t)n;
-	cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
-	cp.dstDevice = p->scratch;
-	cp.dstPitch = (size_t)p->pitch * sizeof(float);
-	cp.dstHeight = (size_t)n;
-	cp.WidthInBytes = row;
-	cp.Height = (size_t)n;
-	cp.Depth = 1;
-	return KK_CU(p->g, err, cuMemcpy3DAsync, &cp, stream);
-}
-
-/* The filtered rows of a batch into the texture array: views [v0, v1)
- * whole (angle first), or rows [r0, r1) of every view (row first). */
-static int copy_out(struct kk_gpu_fbp *p, CUarray array, bool angle_first,
-		    int64_t nviews, int64_t a, int64_t b, CUstream stream,
-		    struct kk_error *err)
-{
 	size_t line = (size_t)p->pitch * sizeof(float);
 	CUDA_MEMCPY3D cp;
 	int64_t v;
 	int rc = 0;
 
 	memset(&cp, 0, sizeof(cp));
-	cp.srcMemoryType = CU_MEMORYTYPE_DEVICE;
-	cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
-	cp.dstArray = array;
-	cp.WidthInBytes = (size_t)p->f->ncols * sizeof(float);
+	cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+	cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+	cp.dstPitch = line;
+	cp.WidthInBytes = row;
+	cp.Depth = 1;
 	if (angle_first) {
-		cp.srcDevice = p->scratch;
-		cp.srcPitch = line;
-		cp.srcHeight = (size_t)p->rows;
-		cp.Height = (size_t)p->rows;
-		cp.Depth = (size_t)(b - a);
-		cp.dstZ = (size_t)a;
+		cp.srcHost = (const char *)hb->data + (size_t)(a * p->rows) *
+			     row;
+		cp.srcPitch = row;
+		cp.dstDevice = p->scratch;
+		cp.Height = (size_t)(k * p->rows);
 		return KK_CU(p->g, err, cuMemcpy3DAsync, &cp, stream);
 	}
-	/* A view's rows are nviews scratch rows apart. */
-	cp.srcPitch = line * (size_t)nviews;
-	cp.srcHeight = (size_t)(b - a);
-	cp.Height = (size_t)(b - a);
-	cp.Depth = 1;
-	cp.dstY = (size_t)a;
-	for (v = 0; v < nviews && !rc; v++) {
-		cp.srcDevice = p->scratch + (size_t)v * line;
-		cp.dstZ = (size_t)v;
+	cp.srcPitch = row * (size_t)nviews;
+	cp.Height = (size_t)p->rows;
+	for (v = 0; v < k && !rc; v++) {
+		cp.srcHost = (const char *)hb->data + (size_t)(a + v) * row;
+		cp.dstDevice = p->scratch + (size_t)(v * p->rows) * line;
 		rc = KK_CU(p->g, err, cuMemcpy3DAsync, &cp, stream);
 	}
 	return rc;
 }
 
-static int filter_batch(struct kk_gpu_fbp *p, int64_t line0, int64_t n,
-			bool angle_first, int64_t view0, int64_t nviews,
+/* The filtered rows of views [a, a + k) into their texture layers. */
+static int copy_out(struct kk_gpu_fbp *p, CUarray array, int64_t a,
+		    int64_t k, CUstream stream, struct kk_error *err)
+{
+	CUDA_MEMCPY3D cp;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+	cp.srcDevice = p->scratch;
+	cp.srcPitch = (size_t)p->pitch * sizeof(float);
+	cp.srcHeight = (size_t)p->rows;
+	cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+	cp.dstArray = array;
+	cp.dstZ = (size_t)a;
+	cp.WidthInBytes = (size_t)p->f->ncols * sizeof(float);
+	cp.Height = (size_t)p->rows;
+	cp.Depth = (size_t)k;
+	return KK_CU(p->g, err, cuMemcpy3DAsync, &cp, stream);
+}
+
+/* Weight, transform, filter and transform back k views in the scratch,
+ * the first of them view0 of the geometry. */
+static int filter_batch(struct kk_gpu_fbp *p, int64_t view0, int64_t k,
 			int64_t row0, CUstream stream, struct kk_error *err)
 {
 	const struct kk_fbp *f = p->f;
+	const int64_t n = k * p->rows;
 	struct plans *pl = n == p->full.lines || !p->full.made ? &p->full
 							      : &p->tail;
 	long long pitch = p->pitch, cpitch = p->pitch / 2;
-	int ncols = (int)f->ncols, nlines = (int)n, l0 = (int)line0;
-	int af = angle_first, nv = (int)nviews, nr = (int)p->rows;
+	int ncols = (int)f->ncols, nlines = (int)n, nr = (int)p->rows;
 	int v0 = (int)view0, r0 = (int)row0, parker = f->parker;
 	int nfreq = (int)f->nfreq;
 	float delta = (float)f->delta;
-	void *wargs[13] = {&p->scratch, &pitch, &ncols, &nlines, &l0, &af,
-			   &nv, &nr, &p->params, &v0, &r0, &parker, &delta};
+	void *wargs[10] = {&p->scratch, &pitch, &ncols, &nlines, &nr,
+			   &p->params, &v0, &r0, &parker, &delta};
 	void *aargs[5] = {&p->scratch, &cpitch, &nfreq, &nlines,
 			  &p->filter};
 	unsigned gy = (unsigned)(n < 65535 ? n : 65535);
@@ -360,25 +345,17 @@ int kk_gpu_fbp_upload(struct kk_gpu_fbp *p, struct kk_hbuf *hb,
 		      CUstream stream, struct kk_error *err)
 {
 	bool angle_first = axes->where[KK_ANGLE] < axes->where[KK_ROW];
-	/* Batches of whole outer units: views of all rows, or rows of
-	 * all the chunk's views; as many as the scratch holds at the
-	 * largest unit (the buffer's views, not this chunk's). */
-	int64_t most = angle_first ? p->rows : p->views;
-	int64_t per = batch_lines(p->f->length, most) / most;
-	int64_t unit = angle_first ? p->rows : nviews;
-	int64_t outer = angle_first ? nviews : p->rows, at;
+	int64_t a;
 	int rc = 0;
 
-	for (at = 0; at < outer && !rc; at += per) {
-		int64_t k = per < outer - at ? per : outer - at;
+	for (a = 0; a < nviews && !rc; a += p->per) {
+		int64_t k = p->per < nviews - a ? p->per : nviews - a;
 
-		rc = copy_in(p, hb, at * unit, k * unit, stream, err);
+		rc = copy_in(p, hb, angle_first, nviews, a, k, stream, err);
 		if (!rc)
-			rc = filter_batch(p, at * unit, k * unit, angle_first,
-					  view0, nviews, row0, stream, err);
+			rc = filter_batch(p, view0 + a, k, row0, stream, err);
 		if (!rc)
-			rc = copy_out(p, array, angle_first, nviews, at,
-				      at + k, stream, err);
+			rc = copy_out(p, array, a, k, stream, err);
 	}
 	return rc;
 }

@@ -31,9 +31,9 @@ struct kk_gpu_proj_opts {
 void kk_gpu_proj_opts_default(struct kk_gpu_proj_opts *o);
 
 /* The device memory kkit fbp's filtering takes besides the bp buffers
- * (its scratch rows and cuFFT's work area), for chunks of up to views
- * views of rows rows of length floats padded. */
-uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t views, int64_t rows);
+ * (its scratch rows and an estimate of cuFFT's work area) for views of
+ * rows rows padded to length, within budget (one view at least). */
+uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t rows, uint64_t budget);
 
 /* The -D defines of a kernel variant, as kkit compiles it. */
 void kk_fp_defines(char *buf, size_t n, bool cone, int axis,
@@ -59,9 +59,9 @@ int kk_gpu_launch_on(struct kk_gpu *g, CUstream stream, CUfunction fn,
  */
 struct kk_fbp;
 struct kk_gpu_fbp;
-/* For chunks of up to views views of rows rows. */
+/* For views of rows rows, taking kk_gpu_fbp_bytes(.., budget). */
 int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
-		      const struct kk_fbp *f, int64_t views, int64_t rows,
+		      const struct kk_fbp *f, int64_t rows, uint64_t budget,
 		      struct kk_error *err);
 /* Views [view0, view0 + nviews), rows [row0, row0 + rows) in hb, in
  * axes order (col last), into layers [0, nviews) of array. */

@@ -44,6 +44,7 @@ struct bp_run {
 	struct piece *pieces;        /* waiting to be written, in order */
 	int64_t npieces, issued;     /* queued so far; handed out so far */
 	int64_t written;
+	uint64_t fbp_budget;         /* device bytes fbp's filter may take */
 };
 
 static int64_t min64(int64_t a, int64_t b)
@@ -64,6 +65,7 @@ static int make_engine(void *arg, struct kk_error *err)
 	lay.nproj = p->nproj;
 	lay.axes = r->up_axes;
 	lay.fbp = r->c.o->fbp;
+	lay.fbp_budget = r->fbp_budget;
 	return kk_bp_engine_create(&r->eng, r->c.dev, r->c.g, &lay, err);
 }
 
@@ -96,13 +98,15 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 	l.vol_es = gpu && go->vol_half ? 2 : 4;
 	l.proj_es = gpu && go->proj_half && !r->c.o->fbp ? 2 : 4;
 	if (gpu && r->c.o->fbp) {
-		/* The filter's scratch, for the largest chunk there can be. */
+		/* The filter's scratch: an eighth of the memory, up to 128
+		 * MiB, a view of every row at least. */
 		const struct kk_fbp *f = r->c.o->fbp;
-		int64_t views = l.max_chunk && l.max_chunk < r->c.g->nviews
-				? l.max_chunk : r->c.g->nviews;
-		uint64_t scratch = kk_gpu_fbp_bytes(f->length, views,
-						    r->c.g->nrows);
+		uint64_t scratch;
 
+		r->fbp_budget = l.device / 8 < ((uint64_t)128 << 20)
+				? l.device / 8 : (uint64_t)128 << 20;
+		scratch = kk_gpu_fbp_bytes(f->length, r->c.g->nrows,
+					   r->fbp_budget);
 		l.device = l.device > scratch ? l.device - scratch : 0;
 	}
 	l.overlap = gpu;

@@ -148,7 +148,7 @@ static inline int te_bp(struct kk_device *d, const struct kk_geometry *g,
 {
 	const int64_t nz = g->vol.nz, slice = g->vol.nx * g->vol.ny;
 	struct kk_bp_layout l = {slab < nz ? slab : nz, slab < nz ? 2 : 1,
-				 chunk, 1, 2, *axes};
+				 chunk, 1, 2, *axes, NULL, 0};
 	struct kk_bp_engine *e = NULL;
 	struct kk_hbuf hv = {0}, hp = {0};
 	struct kk_bp_job job;

@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 				kk_fp_engine_free(c.e);
 			} else {
 				struct kk_bp_layout l = {n, 1, views, det, 1,
-							 kk_axes_default};
+							 kk_axes_default, NULL, 0};
 				struct bp_case c;
 
 				memset(&c, 0, sizeof(c));
