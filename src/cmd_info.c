@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <fftw3.h>
 #include <hdf5.h>
 #include <tiffio.h>
 
@@ -44,6 +45,7 @@ struct facts {
 	struct kk_gpu_info *gpus;
 	int ngpus, driver;
 	char nvrtc[320];
+	char cufft[1100];
 	char no_gpu[512];         /* why there is none */
 	const char *kernel_dir;
 	char cache_dir[1024];
@@ -84,6 +86,8 @@ static void gather(struct facts *f, const char *kernel_dir)
 	if (kk_gpu_list(&f->gpus, &f->ngpus, &f->driver, f->nvrtc,
 			sizeof(f->nvrtc), &err))
 		snprintf(f->no_gpu, sizeof(f->no_gpu), "%s", err.msg);
+	if (f->driver)
+		kk_cufft_describe(f->cufft, sizeof(f->cufft));
 	f->kernel_dir = kernel_dir ? kernel_dir : getenv("KKIT_KERNEL_DIR");
 	kk_kernel_cache_dir(f->cache_dir, sizeof(f->cache_dir));
 }
@@ -106,10 +110,14 @@ static void print_text(const struct facts *f)
 	printf("  HDF5         %s\n", f->hdf5);
 	printf("  libtiff      %s\n", f->tiff);
 	printf("  cJSON        %s\n", cJSON_Version());
+	printf("  FFTW         %s\n", fftwf_version);
 	if (f->driver)
 		printf("  CUDA driver  %d.%d\n", f->driver / 1000,
 		       f->driver % 1000 / 10);
 	printf("  NVRTC        %s\n", f->nvrtc[0] ? f->nvrtc : "not found");
+	if (f->driver)
+		printf("  cuFFT        %s\n", f->cufft[0] ? f->cufft
+							   : "not found");
 	printf("\ndevices\n");
 	printf("  cpu          %s, %d threads\n", f->cpu, f->threads);
 	for (i = 0; i < f->ngpus; i++) {
@@ -151,6 +159,7 @@ static int print_json(const struct facts *f)
 	cJSON_AddStringToObject(o, "hdf5", f->hdf5);
 	cJSON_AddStringToObject(o, "libtiff", f->tiff);
 	cJSON_AddStringToObject(o, "cjson", cJSON_Version());
+	cJSON_AddStringToObject(o, "fftw", fftwf_version);
 	if (f->driver)
 		cJSON_AddNumberToObject(o, "cuda_driver", f->driver);
 	else
@@ -159,6 +168,10 @@ static int print_json(const struct facts *f)
 		cJSON_AddStringToObject(o, "nvrtc", f->nvrtc);
 	else
 		cJSON_AddNullToObject(o, "nvrtc");
+	if (f->cufft[0])
+		cJSON_AddStringToObject(o, "cufft", f->cufft);
+	else
+		cJSON_AddNullToObject(o, "cufft");
 	devs = cJSON_AddArrayToObject(root, "devices");
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "kind", "cpu");

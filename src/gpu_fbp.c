@@ -19,6 +19,8 @@
 #include "config.h"
 #include "gpu_proj.h"
 
+#include <stdio.h>
+
 /* Views a batch takes: as many as budget holds, scratch rows and as
  * much again for cuFFT's work area, and one at least. */
 static int64_t views_per_batch(int64_t length, int64_t rows, uint64_t budget)
@@ -52,11 +54,12 @@ uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t rows, uint64_t budget)
 
 #define KK_FFT_FUNCTIONS(X)                                             \
 	X(cufftPlanMany) X(cufftSetStream) X(cufftExecR2C)              \
-	X(cufftExecC2R) X(cufftDestroy)
+	X(cufftExecC2R) X(cufftDestroy) X(cufftGetVersion)
 
 static struct {
 	void *lib;
 	KK_FFT_FUNCTIONS(KK_FN_POINTER)
+	char path[1024];
 	char why[256];
 } fft;
 static pthread_once_t fft_once = PTHREAD_ONCE_INIT;
@@ -78,6 +81,13 @@ static void load_fft(void)
 
 #ifdef KK_CUDA_ROOT
 	roots[2] = KK_CUDA_ROOT;
+#else
+
+void kk_cufft_describe(char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", "");
+}
+
 #endif
 	for (j = -1; j < 3 && !fft.lib; j++)
 		for (i = 0; names[i] && !fft.lib; i++) {
@@ -89,6 +99,9 @@ static void load_fft(void)
 				snprintf(path, sizeof(path), "%s/lib64/%s",
 					 roots[j], names[i]);
 			fft.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+			if (fft.lib)
+				snprintf(fft.path, sizeof(fft.path), "%s",
+					 path);
 		}
 	if (!fft.lib) {
 		snprintf(fft.why, sizeof(fft.why), "no cuFFT: none of "
@@ -105,6 +118,20 @@ static void load_fft(void)
 		dlclose(fft.lib);
 		fft.lib = NULL;
 	}
+}
+
+void kk_cufft_describe(char *buf, size_t n)
+{
+	int version = 0;
+
+	pthread_once(&fft_once, load_fft);
+	if (!fft.lib) {
+		snprintf(buf, n, "%s", "");
+		return;
+	}
+	fft.cufftGetVersion(&version);
+	snprintf(buf, n, "%d.%d.%d (%s)", version / 1000, version % 1000 / 100,
+		 version % 100, fft.path);
 }
 
 static int fft_check(cufftResult r, const char *call, struct kk_error *err)

@@ -35,6 +35,10 @@ void kk_gpu_proj_opts_default(struct kk_gpu_proj_opts *o);
  * rows rows padded to length, within budget (one view at least). */
 uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t rows, uint64_t budget);
 
+/* "12.0.0 (libcufft.so.12)": the cuFFT kkit fbp would use, loading it
+ * if need be; "" when there is none. */
+void kk_cufft_describe(char *buf, size_t n);
+
 /* The -D defines of a kernel variant, as kkit compiles it. */
 void kk_fp_defines(char *buf, size_t n, bool cone, int axis,
 		   bool accumulate, const struct kk_gpu_proj_opts *o,
