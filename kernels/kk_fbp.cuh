@@ -50,9 +50,11 @@ KK_FBP_FN float kk_parker(float beta, float gamma, float delta)
 	return t * t;
 }
 
-/* The weight of pixel (row, col) of a view; sigma is +1 when the scan
- * turns counter-clockwise seen from +z, -1 when clockwise; parker != 0
- * applies Parker's weights for a scan of pi + 2 delta. */
+/* The weight of pixel (row, col) of a view; parker != 0 applies
+ * Parker's weights for a scan of pi + 2 delta.  sigma is the sense in
+ * which source angles grow (+1 counter-clockwise seen from +z); kkit
+ * sorts the views by angle counter-clockwise whatever order they were
+ * taken in, and passes +1. */
 KK_FBP_FN float kk_fbp_weight(const float *p, float row, float col,
 			      int parker, float sigma, float delta)
 {

@@ -68,7 +68,7 @@ struct spread {
 	double *step;        /* per view: its share of the angle */
 	double *beta;        /* per view: from the start of the scan */
 	double coverage;     /* what the views cover, <= period */
-	bool full;           /* no gap wider than 1.5 steps */
+	bool full;           /* no gap wider than 3 mean steps */
 };
 
 /* Angles a (radians, any turn) of n views, taken modulo period. */
@@ -86,7 +86,8 @@ static int spread_views(const double *a, int64_t n, double period,
 	s->step = calloc((size_t)n, sizeof(double));
 	s->beta = calloc((size_t)n, sizeof(double));
 	if (!v || !gap || !nz || !s->step || !s->beta) {
-		rc = kk_fail(err, KK_ENOMEM, "out of memory");
+		rc = kk_fail(err, KK_ENOMEM, "out of memory for the angles "
+			     "of %lld views", (long long)n);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -115,7 +116,11 @@ static int spread_views(const double *a, int64_t n, double period,
 	}
 	qsort(nz, (size_t)nnz, sizeof(*nz), by_value);
 	typical = nz[nnz / 2];
-	s->full = big <= 1.5 * typical;
+	/* The period is covered when no gap is much wider than the mean
+	 * one: golden-angle gaps differ by up to 2.6 times, a dropped
+	 * view leaves 2 steps, several drifting turns make most gaps
+	 * small; a scan that stops short leaves a gap of many steps. */
+	s->full = big <= 3 * period / (double)n;
 	if (s->full) {
 		for (k = 0; k < n; k++)
 			s->step[v[k].view] = 0.5 * (gap[(k + n - 1) % n] +
@@ -325,7 +330,8 @@ static int view_weights(struct kk_fbp *f, const struct kk_geometry *g,
 	int rc;
 
 	if (!angle)
-		return kk_fail(err, KK_ENOMEM, "out of memory");
+		return kk_fail(err, KK_ENOMEM, "out of memory for the angles "
+			       "of %lld views", (long long)g->nviews);
 	for (i = 0; i < g->nviews; i++) {
 		const double *d = g->views[i].src;
 
@@ -439,6 +445,7 @@ float kk_fbp_pixel_weight(const struct kk_fbp *f, int64_t view, double row,
 struct filter_ctx {
 	const struct kk_fbp *f;
 	float *data;
+	int out_of_memory;          /* a thread could not get its row */
 	bool angle_first;
 	int64_t view0, nviews, row0, nrows;
 	fftwf_plan forward, inverse;
@@ -452,8 +459,10 @@ static void filter_lines(void *arg, int64_t begin, int64_t end)
 	fftwf_complex *spec = (fftwf_complex *)buf;
 	int64_t line, k;
 
-	if (!buf)
-		abort(); /* a row's worth; nothing sane to do */
+	if (!buf) {
+		__atomic_store_n(&c->out_of_memory, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	for (line = begin; line < end; line++) {
 		int64_t v = c->angle_first ? line / c->nrows : line % c->nviews;
 		int64_t r = c->angle_first ? line % c->nrows : line / c->nviews;
@@ -498,7 +507,8 @@ int kk_fbp_filter_cpu(const struct kk_fbp *f, float *data,
 	 * thread; the threads execute the plans on their own rows. */
 	buf = fftwf_malloc((size_t)(f->length + 2) * sizeof(float));
 	if (!buf)
-		return kk_fail(err, KK_ENOMEM, "out of memory");
+		return kk_fail(err, KK_ENOMEM, "out of memory for a row of "
+			       "%lld samples to filter", (long long)f->length);
 	c.forward = fftwf_plan_dft_r2c_1d((int)f->length, buf,
 					  (fftwf_complex *)buf,
 					  FFTW_ESTIMATE);
@@ -512,6 +522,9 @@ int kk_fbp_filter_cpu(const struct kk_fbp *f, float *data,
 	else
 		rc = kk_parallel_for(nviews * nrows, nthreads, filter_lines,
 				     &c, err);
+	if (!rc && c.out_of_memory)
+		rc = kk_fail(err, KK_ENOMEM, "out of memory for a row of "
+			     "%lld samples to filter", (long long)f->length);
 	if (c.forward)
 		fftwf_destroy_plan(c.forward);
 	if (c.inverse)

@@ -79,7 +79,8 @@ int kk_fbp_setup(struct kk_fbp *f, const struct kk_geometry *g,
 		 const struct kk_fbp_opts *o, struct kk_error *err);
 void kk_fbp_release(struct kk_fbp *f);
 
-/* "ram-lak filter, rows padded to 512, full turn (360.0 deg)": -v. */
+/* "ram-lak filter, rows padded to 512, views cover 360.0 degrees": for
+ * -v. */
 void kk_fbp_describe(const struct kk_fbp *f, char *buf, size_t n);
 
 /*

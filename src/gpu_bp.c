@@ -385,7 +385,7 @@ int kk_gpu_bp_engine(struct kk_bp_engine **out, struct kk_device *d,
 	if (!rc)
 		rc = upload_params(b, err);
 	if (!rc && l->fbp)
-		rc = kk_gpu_fbp_create(&b->fbp, g, l->fbp, l->rows,
+		rc = kk_gpu_fbp_create(&b->fbp, g, l->fbp, l->views, l->rows,
 				       l->fbp_budget, err);
 	kk_bp_defines(defines, sizeof(defines), b->power, b->zsize,
 		      o->vol_half);

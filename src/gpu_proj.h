@@ -63,10 +63,11 @@ int kk_gpu_launch_on(struct kk_gpu *g, CUstream stream, CUfunction fn,
  */
 struct kk_fbp;
 struct kk_gpu_fbp;
-/* For views of rows rows, taking kk_gpu_fbp_bytes(.., budget). */
+/* For chunks of up to views views of rows rows, taking at most about
+ * kk_gpu_fbp_bytes(.., budget); cuFFT's plans are made here. */
 int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
-		      const struct kk_fbp *f, int64_t rows, uint64_t budget,
-		      struct kk_error *err);
+		      const struct kk_fbp *f, int64_t views, int64_t rows,
+		      uint64_t budget, struct kk_error *err);
 /* Views [view0, view0 + nviews), rows [row0, row0 + rows) in hb, in
  * axes order (col last), into layers [0, nviews) of array. */
 int kk_gpu_fbp_upload(struct kk_gpu_fbp *p, struct kk_hbuf *hb,

@@ -66,7 +66,9 @@ int kk_stream_limits(struct kk_device *d, const struct kk_stream_opts *o,
 		return 0;
 	}
 	l->host = host;
+#ifdef HAVE_CUDA_HEADERS
 	l->max_chunk = d->gpu->max_layers;
+#endif
 	rc = kk_device_memory(d, &free_b, &total_b, err);
 	if (rc)
 		return rc;
