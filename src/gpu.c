@@ -84,9 +84,38 @@ fail:
 	return err->code;
 }
 
-/* Try one NVRTC library: 0 if it opened, with every symbol. */
-static int try_nvrtc(struct kk_nvrtc *t, const char *path)
+int kk_cuda_lib_search(const char *const *names,
+		       int (*try_open)(void *arg, const char *path),
+		       void *arg)
 {
+	const char *roots[4] = {getenv("KKIT_CUDA_ROOT"), getenv("CUDA_HOME"),
+				getenv("CUDA_PATH"), NULL};
+	char path[1024];
+	int i, j;
+
+#ifdef KK_CUDA_ROOT
+	roots[3] = KK_CUDA_ROOT;
+#endif
+	for (i = 0; names[i]; i++)
+		if (try_open(arg, names[i]) == 0)
+			return 0;
+	for (j = 0; j < 4; j++) {
+		if (!roots[j] || !roots[j][0])
+			continue;
+		for (i = 0; names[i]; i++) {
+			snprintf(path, sizeof(path), "%s/lib64/%s", roots[j],
+				 names[i]);
+			if (try_open(arg, path) == 0)
+				return 0;
+		}
+	}
+	return -1;
+}
+
+/* Try one NVRTC library: 0 if it opened, with every symbol. */
+static int try_nvrtc(void *arg, const char *path)
+{
+	struct kk_nvrtc *t = arg;
 	const char *missing = NULL;
 
 	t->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -110,33 +139,15 @@ int kk_nvrtc_load(struct kk_nvrtc *t, struct kk_error *err)
 	static const char *const names[] = {
 		"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2",
 		"libnvrtc.so", NULL};
-	const char *roots[4] = {getenv("KKIT_CUDA_ROOT"), getenv("CUDA_HOME"),
-				getenv("CUDA_PATH"), NULL};
-	char path[1024];
 	const char *own = getenv("KKIT_NVRTC");
-	int i, j;
 
-#ifdef KK_CUDA_ROOT
-	roots[3] = KK_CUDA_ROOT;
-#endif
 	memset(t, 0, sizeof(*t));
 	if (own)
 		return try_nvrtc(t, own) == 0 ? 0 :
 		       kk_fail(err, KK_ERUNTIME, "KKIT_NVRTC='%s' is not an "
 			       "NVRTC library kkit can use", own);
-	for (i = 0; names[i]; i++)
-		if (try_nvrtc(t, names[i]) == 0)
-			return 0;
-	for (j = 0; j < 4; j++) {
-		if (!roots[j] || !roots[j][0])
-			continue;
-		for (i = 0; names[i]; i++) {
-			snprintf(path, sizeof(path), "%s/lib64/%s", roots[j],
-				 names[i]);
-			if (try_nvrtc(t, path) == 0)
-				return 0;
-		}
-	}
+	if (kk_cuda_lib_search(names, try_nvrtc, t) == 0)
+		return 0;
 	return kk_fail(err, KK_ERUNTIME, "no NVRTC: none of libnvrtc.so.13, "
 		       ".12 or .11.2 can be loaded (install the CUDA "
 		       "Toolkit's NVRTC, or set KKIT_NVRTC to the library)");

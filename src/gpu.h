@@ -94,6 +94,16 @@ struct kk_gpu {
 	struct kk_kernel_opts *kopts;
 };
 
+/*
+ * Open a CUDA Toolkit library: try_open(arg, path) for each of names
+ * (newest first) as ld.so finds them, then in lib64/ of
+ * $KKIT_CUDA_ROOT, $CUDA_HOME, $CUDA_PATH and the toolkit kkit was built
+ * with; 0 at the first it accepts (0 from try_open), -1 if none.
+ */
+int kk_cuda_lib_search(const char *const *names,
+		       int (*try_open)(void *arg, const char *path),
+		       void *arg);
+
 /* Load the driver (cuInit included) / NVRTC; a clear sentence if not. */
 int kk_cuda_load(struct kk_cuda *cu, struct kk_error *err);
 int kk_nvrtc_load(struct kk_nvrtc *nv, struct kk_error *err);

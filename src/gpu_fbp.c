@@ -73,49 +73,36 @@ static pthread_once_t fft_once = PTHREAD_ONCE_INIT;
 	if (ok && !(fft.name = (__typeof__(fft.name))dlsym(fft.lib, #name)))\
 		ok = false;
 
+/* One cuFFT library: 0 if it opened, with every function. */
+static int try_fft(void *arg, const char *path)
+{
+	bool ok = true;
+
+	(void)arg;
+	fft.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!fft.lib)
+		return -1;
+	KK_FFT_FUNCTIONS(LOAD_FFT)
+	if (!ok) {
+		dlclose(fft.lib);
+		fft.lib = NULL;
+		return -1;
+	}
+	snprintf(fft.path, sizeof(fft.path), "%s", path);
+	return 0;
+}
+
 static void load_fft(void)
 {
 	static const char *const names[] = {"libcufft.so.12",
 					    "libcufft.so.11", "libcufft.so",
 					    NULL};
-	const char *roots[3] = {getenv("KKIT_CUDA_ROOT"), getenv("CUDA_HOME"),
-				NULL};
-	char path[1024];
-	bool ok;
-	int i, j;
 
-#ifdef KK_CUDA_ROOT
-	roots[2] = KK_CUDA_ROOT;
-#endif
-	for (j = -1; j < 3 && !fft.lib; j++)
-		for (i = 0; names[i] && !fft.lib; i++) {
-			if (j >= 0 && (!roots[j] || !roots[j][0]))
-				break;
-			if (j < 0)
-				snprintf(path, sizeof(path), "%s", names[i]);
-			else
-				snprintf(path, sizeof(path), "%s/lib64/%s",
-					 roots[j], names[i]);
-			fft.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-			if (fft.lib)
-				snprintf(fft.path, sizeof(fft.path), "%s",
-					 path);
-		}
-	if (!fft.lib) {
+	if (kk_cuda_lib_search(names, try_fft, NULL))
 		snprintf(fft.why, sizeof(fft.why), "no cuFFT: none of "
-			 "libcufft.so.12 or .11 can be loaded (install the "
-			 "CUDA Toolkit's cuFFT, or run fbp with --device "
-			 "cpu)");
-		return;
-	}
-	ok = true;
-	KK_FFT_FUNCTIONS(LOAD_FFT)
-	if (!ok) {
-		snprintf(fft.why, sizeof(fft.why), "the cuFFT library found "
-			 "lacks a function kkit needs");
-		dlclose(fft.lib);
-		fft.lib = NULL;
-	}
+			 "libcufft.so.12 or .11 with the functions kkit "
+			 "needs can be loaded (install the CUDA Toolkit's "
+			 "cuFFT, or run fbp with --device cpu)");
 }
 
 void kk_cufft_describe(char *buf, size_t n)
