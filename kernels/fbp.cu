@@ -26,7 +26,7 @@ extern "C" __global__ void kk_fbp_weigh(float *buf, long long pitch,
 		if (col < ncols)
 			*p *= kk_fbp_weight(params + (long long)(view0 + v) *
 					    KK_FBP_NPAR, (float)(row0 + r),
-					    (float)col, parker, 1.0f, delta);
+					    (float)col, parker, delta);
 		else
 			*p = 0.0f;
 	}

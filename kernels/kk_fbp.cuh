@@ -50,13 +50,21 @@ KK_FBP_FN float kk_parker(float beta, float gamma, float delta)
 	return t * t;
 }
 
+/* The fan angle of pixel (row, col)'s ray: from the central ray,
+ * counter-clockwise seen from +z (kkit sorts the views that way, so
+ * Parker's formula needs no other sense). */
+KK_FBP_FN float kk_fbp_gamma(const float *p, float row, float col)
+{
+	float rx = p[1] + col * p[4] + row * p[7];
+	float ry = p[2] + col * p[5] + row * p[8];
+
+	return atan2f(p[12] * ry - p[13] * rx, p[12] * rx + p[13] * ry);
+}
+
 /* The weight of pixel (row, col) of a view; parker != 0 applies
- * Parker's weights for a scan of pi + 2 delta.  sigma is the sense in
- * which source angles grow (+1 counter-clockwise seen from +z); kkit
- * sorts the views by angle counter-clockwise whatever order they were
- * taken in, and passes +1. */
+ * Parker's weights for a scan of pi + 2 delta. */
 KK_FBP_FN float kk_fbp_weight(const float *p, float row, float col,
-			      int parker, float sigma, float delta)
+			      int parker, float delta)
 {
 	float rx, ry, rz, w;
 
@@ -66,13 +74,8 @@ KK_FBP_FN float kk_fbp_weight(const float *p, float row, float col,
 	ry = p[2] + col * p[5] + row * p[8];
 	rz = p[3] + col * p[6] + row * p[9];
 	w = p[0] * p[10] / sqrtf(rx * rx + ry * ry + rz * rz);
-	if (parker) {
-		float cx = p[12], cy = p[13];
-		float gamma = sigma * atan2f(cx * ry - cy * rx,
-					     cx * rx + cy * ry);
-
-		w *= kk_parker(p[11], gamma, delta);
-	}
+	if (parker)
+		w *= kk_parker(p[11], kk_fbp_gamma(p, row, col), delta);
 	return w;
 }
 

@@ -307,10 +307,8 @@ static double fan_angle(const struct kk_fbp *f, const struct kk_geometry *g)
 		double row = 0.5 * (g->nrows - 1);
 
 		for (c = 0; c < g->ncols; c += g->ncols - 1) {
-			double rx = p[1] + c * p[4] + row * p[7];
-			double ry = p[2] + c * p[5] + row * p[8];
-			double t = fabs(atan2(p[12] * ry - p[13] * rx,
-					      p[12] * rx + p[13] * ry));
+			double t = fabs(kk_fbp_gamma(p, (float)row,
+						     (float)c));
 
 			fan = t > fan ? t : fan;
 			if (g->ncols == 1)
@@ -433,13 +431,6 @@ void kk_fbp_describe(const struct kk_fbp *f, char *buf, size_t n)
 		 f->parker ? ", Parker's short-scan weights" : "");
 }
 
-float kk_fbp_pixel_weight(const struct kk_fbp *f, int64_t view, double row,
-			  double col)
-{
-	return kk_fbp_weight(f->params + view * KK_FBP_NPAR, (float)row,
-			     (float)col, f->parker, 1.0f, (float)f->delta);
-}
-
 /* ---- on the CPU ---------------------------------------------------- */
 
 struct filter_ctx {
@@ -472,7 +463,7 @@ static void filter_lines(void *arg, int64_t begin, int64_t end)
 		for (k = 0; k < f->ncols; k++)
 			buf[k] = row[k] * kk_fbp_weight(p, (float)(c->row0 + r),
 							(float)k, f->parker,
-							1.0f, (float)f->delta);
+							(float)f->delta);
 		memset(buf + f->ncols, 0, (size_t)(f->length + 2 - f->ncols) *
 		       sizeof(float));
 		fftwf_execute_dft_r2c(c->forward, buf, spec);

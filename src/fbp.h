@@ -93,8 +93,4 @@ int kk_fbp_filter_cpu(const struct kk_fbp *f, float *data,
 		      int64_t nviews, int64_t row0, int64_t nrows,
 		      int nthreads, struct kk_error *err);
 
-/* The weight of one pixel (as the GPU computes it), for tests. */
-float kk_fbp_pixel_weight(const struct kk_fbp *f, int64_t view, double row,
-			  double col);
-
 #endif

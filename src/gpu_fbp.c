@@ -147,7 +147,6 @@ static int fft_check(cufftResult r, const char *call, struct kk_error *err)
 /* The forward and inverse plans of whole batches, in place, sharing one
  * work area that kkit allocates (and counts). */
 struct plans {
-	int64_t lines;
 	cufftHandle r2c, c2r;
 	bool have_r2c, have_c2r;
 	CUdeviceptr work;
@@ -209,7 +208,6 @@ static int plans_make(struct kk_gpu_fbp *p, struct plans *pl, int64_t lines,
 	size_t w1 = 0, w2 = 0;
 	int rc;
 
-	pl->lines = lines;
 	rc = plan_one(p, &pl->r2c, &pl->have_r2c, CUFFT_R2C, lines, &w1, err);
 	if (!rc)
 		rc = plan_one(p, &pl->c2r, &pl->have_c2r, CUFFT_C2R, lines,
