@@ -102,6 +102,21 @@ int kk_run_opts_check(struct kk_run_opts *o, int argc, char **argv,
 int kk_parse_run_opts(int argc, char **argv, const char *usage,
 		      bool need_input, struct kk_run_opts *o);
 
+/* The same for a command with options of its own: own(opt, optarg,
+ * arg, err) gets each option that is not a common one, and returns 0 or
+ * a negative code (KK_EUSAGE for a bad value). */
+struct kk_cmd_opts {
+	const char *usage;
+	const char *shortopts;          /* without the leading ':' */
+	const struct option *options;   /* common and own ones */
+	bool need_input;
+	int (*own)(int opt, const char *arg, void *ctx,
+		   struct kk_error *err);
+	void *arg;
+};
+int kk_parse_cmd_opts(int argc, char **argv, const struct kk_cmd_opts *c,
+		      struct kk_run_opts *o);
+
 /* getopt_long returned '?' or ':': say which option was wrong. */
 struct kk_error *kk_option_error(int opt, char **argv,
 				 struct kk_error *err);

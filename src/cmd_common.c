@@ -310,29 +310,42 @@ int kk_parse_run_opts(int argc, char **argv, const char *usage,
 		KK_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
+	const struct kk_cmd_opts c = {usage, KK_COMMON_SHORTOPTS, options,
+				      need_input, NULL, NULL};
+
+	return kk_parse_cmd_opts(argc, argv, &c, o);
+}
+
+int kk_parse_cmd_opts(int argc, char **argv, const struct kk_cmd_opts *c,
+		      struct kk_run_opts *o)
+{
 	struct kk_error err = {0};
+	char shortopts[64];
 	int opt, rc;
 
+	snprintf(shortopts, sizeof(shortopts), ":%s", c->shortopts);
 	kk_run_opts_init(o);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" KK_COMMON_SHORTOPTS,
-				  options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, shortopts, c->options,
+				  NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			kk_option_error(opt, argv, &err);
 			return kk_usage_error(argv[0], &err);
 		}
 		rc = kk_run_opt(opt, optarg, o, &err);
+		if (rc == 0 && c->own)
+			rc = c->own(opt, optarg, c->arg, &err);
 		if (rc < 0 && err.code == KK_EUSAGE)
 			return kk_usage_error(argv[0], &err);
 		if (rc < 0)
 			return kk_finish(&err);
 	}
 	if (o->help) {
-		fputs(usage, stdout);
+		fputs(c->usage, stdout);
 		return 0;
 	}
-	if (kk_run_opts_check(o, argc, argv, need_input, &err))
+	if (kk_run_opts_check(o, argc, argv, c->need_input, &err))
 		return kk_usage_error(argv[0], &err);
 	return -1;
 }

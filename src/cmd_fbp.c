@@ -77,9 +77,11 @@ static int number(const char *opt, const char *arg, double lo, double hi,
 	return 0;
 }
 
-static int parse_own(int opt, const char *arg, struct fbp_cmd *c,
+static int parse_own(int opt, const char *arg, void *ctx,
 		     struct kk_error *err)
 {
+	struct fbp_cmd *c = ctx;
+
 	switch (opt) {
 	case OPT_FILTER:
 		return kk_filter_parse(arg, &c->fbp.filter, err);
@@ -152,34 +154,16 @@ static int run(const struct fbp_cmd *c, struct kk_error *err)
 int cmd_fbp(int argc, char **argv)
 {
 	struct fbp_cmd c;
+	const struct kk_cmd_opts co = {usage, KK_COMMON_SHORTOPTS, options,
+				       true, parse_own, &c};
 	struct kk_error err = {0};
-	int opt, rc;
+	int status;
 
 	memset(&c, 0, sizeof(c));
-	kk_run_opts_init(&c.run);
 	kk_fbp_opts_default(&c.fbp);
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" KK_COMMON_SHORTOPTS,
-				  options, NULL)) != -1) {
-		if (opt == '?' || opt == ':') {
-			kk_option_error(opt, argv, &err);
-			return kk_usage_error(argv[0], &err);
-		}
-		rc = kk_run_opt(opt, optarg, &c.run, &err);
-		if (rc == 0)
-			rc = parse_own(opt, optarg, &c, &err);
-		if (rc < 0 && err.code == KK_EUSAGE)
-			return kk_usage_error(argv[0], &err);
-		if (rc < 0)
-			return kk_finish(&err);
-	}
-	if (c.run.help) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (kk_run_opts_check(&c.run, argc, argv, true, &err))
-		return kk_usage_error(argv[0], &err);
+	status = kk_parse_cmd_opts(argc, argv, &co, &c.run);
+	if (status >= 0)
+		return status;
 	run(&c, &err);
 	return kk_finish(&err);
 }

@@ -55,9 +55,10 @@ static const struct option options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int parse_own(int opt, const char *arg, struct kk_phantom_opts *p,
+static int parse_own(int opt, const char *arg, void *ctx,
 		     struct kk_error *err)
 {
+	struct kk_phantom_opts *p = ctx;
 	char *end;
 	double d;
 
@@ -144,31 +145,14 @@ out:
 int cmd_phantom(int argc, char **argv)
 {
 	struct kk_phantom_opts p = {KK_PHANTOM_SHEPP_LOGAN, 0.5, 1, 0};
+	const struct kk_cmd_opts co = {usage, "g:o:t:fj:qvh", options, false,
+				       parse_own, &p};
 	struct kk_run_opts o;
 	struct kk_error err = {0};
-	int opt, rc;
+	int status = kk_parse_cmd_opts(argc, argv, &co, &o);
 
-	kk_run_opts_init(&o);
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":g:o:t:fj:qvh", options,
-				  NULL)) != -1) {
-		if (opt == '?' || opt == ':') {
-			kk_option_error(opt, argv, &err);
-			return kk_usage_error(argv[0], &err);
-		}
-		rc = kk_run_opt(opt, optarg, &o, &err);
-		if (rc == 0)
-			rc = parse_own(opt, optarg, &p, &err);
-		if (rc < 0)
-			return kk_usage_error(argv[0], &err);
-	}
-	if (o.help) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (kk_run_opts_check(&o, argc, argv, false, &err))
-		return kk_usage_error(argv[0], &err);
+	if (status >= 0)
+		return status;
 	make(&o, &p, &err);
 	return kk_finish(&err);
 }
