@@ -733,8 +733,7 @@ int main(void)
 	struct kk_error err = {0};
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
-	int failed;
+	int status;
 
 	/* Compile afresh: the cache is tested by the CLI on its own. */
 	kk_device_opts_default(&o);
@@ -761,14 +760,10 @@ int main(void)
 	tcase_add_test(tc, ops);
 	tcase_add_test(tc, no_leaks);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
 	/* CUDA does not survive fork(): run the tests in this process. */
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = tu_run_forking(s, false);
 	kk_device_close(dev);
-	return failed ? 1 : 0;
+	return status;
 }
 
 #else

@@ -114,8 +114,6 @@ int main(void)
 	Suite *s = suite_create("kernels");
 	TCase *tc = tcase_create("nvrtc");
 	struct kk_error err = {0};
-	SRunner *sr;
-	int failed;
 
 	if (kk_nvrtc_load(&nv, &err) != 0) {
 		printf("SKIP: %s\n", err.msg);
@@ -129,14 +127,9 @@ int main(void)
 	tcase_add_loop_test(tc, fbp, 0, 2);
 	tcase_add_test(tc, kernel_dir);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
 	/* One process: a child forked after NVRTC started its threads
 	 * makes LeakSanitizer's tracer crash (signal 11) at exit. */
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_forking(s, false);
 }
 
 #else

@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,16 +128,24 @@ static inline const char *tu_geometry_error(const char *json)
 	return err.msg;
 }
 
-/* Run a suite; the exit status automake's test driver expects. */
-static inline int tu_run(Suite *s)
+/* Run a suite, each test in a child process or (fork false) all in
+ * this one; the exit status automake's test driver expects. */
+static inline int tu_run_forking(Suite *s, bool fork)
 {
 	SRunner *sr = srunner_create(s);
 	int failed;
 
+	if (!fork)
+		srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static inline int tu_run(Suite *s)
+{
+	return tu_run_forking(s, true);
 }
 
 #endif
