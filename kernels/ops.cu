@@ -1,7 +1,8 @@
 /*
- * ops.cu: element-wise kernels on float32 arrays, for the algorithms
- * that work on the device (SIRT, CGLS, FBP): grid-stride loops over n
- * elements, n as a 64-bit count.
+ * ops.cu: element-wise kernels on float32 arrays, the vector operations
+ * of the iterative methods on the GPU (src/linop_gpu.c): grid-stride
+ * loops over n elements, n as a 64-bit count.  Sums are made in double,
+ * one partial sum per block, which the host adds up.
  */
 #include "kk_common.cuh"
 
@@ -10,6 +11,9 @@
 			   threadIdx.x;                                 \
 	     i < (n); i += (long long)gridDim.x * blockDim.x)
 
+/* Threads a block of the summing kernels. */
+#define KK_SUM_THREADS 256
+
 /* y = value */
 extern "C" __global__ void kk_fill(float *y, long long n, float value)
 {
@@ -17,12 +21,17 @@ extern "C" __global__ void kk_fill(float *y, long long n, float value)
 		y[i] = value;
 }
 
-/* y += a x */
-extern "C" __global__ void kk_axpy(float *y, const float *x, float a,
-				   long long n)
+/* y = a x + b y; y is not read when b is 0 */
+extern "C" __global__ void kk_axpby(float *y, const float *x, float a,
+				    float b, long long n)
 {
-	KK_FOR_ALL(i, n)
-		y[i] = fmaf(a, x[i], y[i]);
+	if (b == 0.0f) {
+		KK_FOR_ALL(i, n)
+			y[i] = a * x[i];
+	} else {
+		KK_FOR_ALL(i, n)
+			y[i] = a * x[i] + b * y[i];
+	}
 }
 
 /* y *= x */
@@ -39,47 +48,54 @@ extern "C" __global__ void kk_invert(float *y, float eps, long long n)
 		y[i] = fabsf(y[i]) > eps ? 1.0f / y[i] : 0.0f;
 }
 
-/* y = min(max(y, lo), hi) */
-extern "C" __global__ void kk_clamp(float *y, float lo, float hi,
-				    long long n)
+/* Add up s0 and s1 over the block into out[2 blockIdx.x + {0, 1}]. */
+__device__ void kk_block_sums(double *out, double s0, double s1)
 {
-	KK_FOR_ALL(i, n)
-		y[i] = fminf(fmaxf(y[i], lo), hi);
-}
+	__shared__ double p0[KK_SUM_THREADS], p1[KK_SUM_THREADS];
+	int t = threadIdx.x;
 
-/* float32 <-> float16 storage */
-extern "C" __global__ void kk_to_half(kk_half *y, const float *x,
-				      long long n)
-{
-	KK_FOR_ALL(i, n)
-		y[i] = kk_f2h(x[i]);
-}
-
-extern "C" __global__ void kk_from_half(float *y, const kk_half *x,
-					long long n)
-{
-	KK_FOR_ALL(i, n)
-		y[i] = kk_h2f(x[i]);
-}
-
-/* Partial sums of x * y, one per block, into out[blockIdx.x]; the host
- * (or a second launch) adds them.  blockDim.x must be 256. */
-extern "C" __global__ void kk_dot(float *out, const float *x,
-				  const float *y, long long n)
-{
-	__shared__ float part[256];
-	float s = 0.0f;
-	int t = threadIdx.x, w;
-
-	KK_FOR_ALL(i, n)
-		s = fmaf(x[i], y[i], s);
-	part[t] = s;
+	p0[t] = s0;
+	p1[t] = s1;
 	__syncthreads();
-	for (w = 128; w > 0; w >>= 1) {
-		if (t < w)
-			part[t] += part[t + w];
+	for (int w = KK_SUM_THREADS / 2; w > 0; w >>= 1) {
+		if (t < w) {
+			p0[t] += p0[t + w];
+			p1[t] += p1[t + w];
+		}
 		__syncthreads();
 	}
-	if (t == 0)
-		out[blockIdx.x] = part[0];
+	if (t == 0) {
+		out[2 * blockIdx.x] = p0[0];
+		out[2 * blockIdx.x + 1] = p1[0];
+	}
+}
+
+/* Partial sums of x * y (and 0), a pair per block; blockDim.x must be
+ * KK_SUM_THREADS. */
+extern "C" __global__ void kk_dot(double *out, const float *x,
+				  const float *y, long long n)
+{
+	double s = 0.0;
+
+	KK_FOR_ALL(i, n)
+		s += (double)x[i] * y[i];
+	kk_block_sums(out, s, 0.0);
+}
+
+/* x = min(max(x + a d, lo), hi), with partial sums of (x_new - x_old)^2
+ * and x_new^2, a pair per block; blockDim.x must be KK_SUM_THREADS. */
+extern "C" __global__ void kk_update(double *out, float *x, const float *d,
+				     float a, float lo, float hi, long long n)
+{
+	double change = 0.0, norm = 0.0;
+
+	KK_FOR_ALL(i, n) {
+		float v = fminf(fmaxf(fmaf(a, d[i], x[i]), lo), hi);
+		double dv = (double)v - x[i];
+
+		change += dv * dv;
+		norm += (double)v * v;
+		x[i] = v;
+	}
+	kk_block_sums(out, change, norm);
 }

@@ -25,6 +25,8 @@ int cmd_phantom(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
 int cmd_bp(int argc, char **argv);
 int cmd_fbp(int argc, char **argv);
+int cmd_sirt(int argc, char **argv);
+int cmd_cgls(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 /* The whole command line, shell-quoted, for provenance (kkit.c). */
@@ -122,6 +124,10 @@ struct kk_error *kk_option_error(int opt, char **argv,
 				 struct kk_error *err);
 /* Print an error about the command line and how to get help; returns 2. */
 int kk_usage_error(const char *cmd, const struct kk_error *err);
+/* The number arg of option opt ("--padding"), from lo to hi, or
+ * KK_EUSAGE saying so. */
+int kk_parse_number(const char *opt, const char *arg, double lo,
+		    double hi, double *out, struct kk_error *err);
 /* Print err and return its exit status. */
 int kk_finish(const struct kk_error *err);
 

@@ -217,6 +217,21 @@ int kk_usage_error(const char *cmd, const struct kk_error *err)
 	return 2;
 }
 
+int kk_parse_number(const char *opt, const char *arg, double lo,
+		    double hi, double *out, struct kk_error *err)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(arg, &end);
+	if (end == arg || *end || errno || !(d >= lo && d <= hi))
+		return kk_fail(err, KK_EUSAGE, "invalid %s '%s': expected a "
+			       "number from %g to %g", opt, arg, lo, hi);
+	*out = d;
+	return 0;
+}
+
 int kk_finish(const struct kk_error *err)
 {
 	if (err->code)

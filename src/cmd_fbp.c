@@ -62,21 +62,6 @@ struct fbp_cmd {
 	const char *slices;
 };
 
-static int number(const char *opt, const char *arg, double lo, double hi,
-		  double *out, struct kk_error *err)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(arg, &end);
-	if (end == arg || *end || errno || !(d >= lo && d <= hi))
-		return kk_fail(err, KK_EUSAGE, "invalid %s '%s': expected a "
-			       "number from %g to %g", opt, arg, lo, hi);
-	*out = d;
-	return 0;
-}
-
 static int parse_own(int opt, const char *arg, void *ctx,
 		     struct kk_error *err)
 {
@@ -86,7 +71,8 @@ static int parse_own(int opt, const char *arg, void *ctx,
 	case OPT_FILTER:
 		return kk_filter_parse(arg, &c->fbp.filter, err);
 	case OPT_CUTOFF:
-		if (number("--filter-cutoff", arg, 0, 1, &c->fbp.cutoff, err))
+		if (kk_parse_number("--filter-cutoff", arg, 0, 1,
+				    &c->fbp.cutoff, err))
 			return err->code;
 		if (c->fbp.cutoff == 0)
 			return kk_fail(err, KK_EUSAGE, "invalid "
@@ -94,7 +80,8 @@ static int parse_own(int opt, const char *arg, void *ctx,
 				       "cutoff 0 passes nothing", arg);
 		return 0;
 	case OPT_PADDING:
-		return number("--padding", arg, 1, 16, &c->fbp.padding, err);
+		return kk_parse_number("--padding", arg, 1, 16,
+				       &c->fbp.padding, err);
 	case OPT_SHORT_SCAN:
 		return kk_short_scan_parse(arg, &c->fbp.short_scan, err);
 	case OPT_SLICES:

@@ -149,7 +149,7 @@ void kk_hbuf_free(struct kk_hbuf *b)
 		if (b->ev1)
 			g->cu.cuEventDestroy(b->ev1);
 	}
-	if (!b->pinned)
+	if (!b->pinned && !b->on_device)
 		free(b->data);
 	memset(b, 0, sizeof(*b));
 }
@@ -171,7 +171,9 @@ int kk_hbuf_wait(struct kk_hbuf *b, struct kk_error *err)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&d->lock);
-	if (b->pending == 1) {
+	if (b->on_device) {
+		/* not a transfer */
+	} else if (b->pending == 1) {
 		d->stats.h2d_s += ms / 1e3;
 		d->stats.h2d_bytes += b->pending_bytes;
 	} else {
@@ -201,6 +203,29 @@ int kk_hbuf_copy_end(struct kk_hbuf *b, CUstream stream,
 		     struct kk_error *err)
 {
 	return KK_CU(b->dev->gpu, err, cuEventRecord, b->ev1, stream);
+}
+
+int kk_hbuf_wrap_device(struct kk_device *d, struct kk_hbuf *b,
+			CUdeviceptr ptr, size_t bytes, struct kk_error *err)
+{
+	struct kk_gpu *g = d->gpu;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->dev = d;
+	b->bytes = bytes;
+	b->data = (void *)(uintptr_t)ptr;
+	b->on_device = true;
+	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev0,
+			   CU_EVENT_DEFAULT);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev1,
+			   CU_EVENT_DEFAULT);
+	if (rc)
+		kk_hbuf_free(b);
+	return rc;
 }
 
 #else

@@ -69,6 +69,8 @@ struct kk_hbuf {
 	void *data;
 	size_t bytes;
 	bool pinned;
+	bool on_device;         /* data is GPU memory (kk_hbuf_wrap_device):
+				 * the engines copy it on the device */
 	struct kk_device *dev;
 	void *ev0, *ev1;        /* GPU: around the last copy (CUevent) */
 	int pending;            /* a copy not yet waited for: 1 to the
@@ -91,6 +93,11 @@ int kk_hbuf_copy_begin(struct kk_hbuf *b, CUstream stream, int direction,
 		       size_t bytes, struct kk_error *err);
 int kk_hbuf_copy_end(struct kk_hbuf *b, CUstream stream,
 		     struct kk_error *err);
+/* GPU memory at ptr, bytes long, as a buffer the engines upload from and
+ * download into without crossing the bus (the in-core iterative
+ * methods); kk_hbuf_free leaves the memory to its owner. */
+int kk_hbuf_wrap_device(struct kk_device *d, struct kk_hbuf *b,
+			CUdeviceptr ptr, size_t bytes, struct kk_error *err);
 #endif
 
 #endif

@@ -172,9 +172,9 @@ static int check_parallel(const struct kk_geometry *g, struct kk_error *err)
 			return kk_fail(err, KK_EINPUT, "'%s': view %lld's rays "
 				       "are not perpendicular to the z axis "
 				       "(%.3g of their direction is along z); "
-				       "fbp rotates about z (a tilted or "
-				       "laminographic scan needs an iterative "
-				       "method)",
+				       "fbp rotates about z (for a tilted or "
+				       "laminographic scan use kkit sirt or "
+				       "kkit cgls)",
 				       g->name, (long long)i,
 				       fabs(r[2]) / kk_norm(r));
 	}
@@ -200,9 +200,9 @@ static int check_circle(const struct kk_geometry *g, struct kk_error *err)
 				       "source is %g from the z axis at z = %g, "
 				       "view 0's %g at z = %g: FDK needs a "
 				       "circular trajectory about the z axis "
-				       "(a helix or another path needs an "
-				       "iterative method)", g->name, (long long)i, r, s[2],
-				       r0, s0[2]);
+				       "(for a helix or another path use kkit "
+				       "sirt or kkit cgls)", g->name,
+				       (long long)i, r, s[2], r0, s0[2]);
 	}
 	return 0;
 }

@@ -161,6 +161,11 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
 					err);
 	if (rc)
 		return rc;
+	if (b->fbp && hb->on_device) {
+		rc = kk_fail(err, KK_ERUNTIME, "internal error: fbp uploads "
+			     "from host memory only");
+		goto done;
+	}
 	if (b->fbp) {
 		rc = kk_gpu_fbp_upload(b->fbp, hb, &e->layout.axes, view0,
 				       nviews, row0, b->array[proj], g->up,
@@ -168,7 +173,8 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
 		goto done;
 	}
 	memset(&cp, 0, sizeof(cp));
-	cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+	cp.srcMemoryType = hb->on_device ? CU_MEMORYTYPE_DEVICE
+					 : CU_MEMORYTYPE_HOST;
 	cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
 	cp.dstArray = b->array[proj];
 	cp.WidthInBytes = row;
@@ -176,6 +182,7 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
 	cp.srcHeight = rows;
 	if (e->layout.axes.where[KK_ANGLE] == 0) {
 		cp.srcHost = hb->data;
+		cp.srcDevice = (CUdeviceptr)(uintptr_t)hb->data;
 		cp.srcPitch = row;
 		cp.Depth = nviews;
 		rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->up);
@@ -185,6 +192,7 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
 		cp.Depth = 1;
 		for (k = 0; k < nviews && !rc; k++) {
 			cp.srcHost = (char *)hb->data + k * row;
+			cp.srcDevice = (CUdeviceptr)(uintptr_t)cp.srcHost;
 			cp.dstZ = k;
 			rc = KK_CU(g, err, cuMemcpy3DAsync, &cp, g->up);
 		}
@@ -258,7 +266,11 @@ static int gbp_download(struct kk_bp_engine *e, int vol, int64_t at,
 			   b->vol_ready[vol], 0);
 	if (!rc)
 		rc = kk_hbuf_copy_begin(hb, g->down, 2, bytes, err);
-	if (!rc)
+	if (!rc && hb->on_device)
+		rc = KK_CU(g, err, cuMemcpyDtoDAsync,
+			   (CUdeviceptr)(uintptr_t)hb->data, b->vol[vol] +
+			   (size_t)at * slice_bytes(b), bytes, g->down);
+	else if (!rc)
 		rc = KK_CU(g, err, cuMemcpyDtoHAsync, hb->data, b->vol[vol] +
 			   (size_t)at * slice_bytes(b), bytes, g->down);
 	if (!rc)

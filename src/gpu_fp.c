@@ -227,14 +227,20 @@ static int gfp_upload(struct kk_fp_engine *e, int vol, int64_t at,
 		rc = kk_hbuf_copy_begin(hb, g->up, 1, bytes, err);
 	if (rc)
 		return rc;
-	if (!f->array) {
+	if (!f->array && hb->on_device) {
+		rc = KK_CU(g, err, cuMemcpyDtoDAsync, f->vol[vol] +
+			   (size_t)at * slice_bytes(f),
+			   (CUdeviceptr)(uintptr_t)hb->data, bytes, g->up);
+	} else if (!f->array) {
 		rc = KK_CU(g, err, cuMemcpyHtoDAsync, f->vol[vol] +
 			   (size_t)at * slice_bytes(f), hb->data, bytes,
 			   g->up);
 	} else {
 		memset(&cp, 0, sizeof(cp));
-		cp.srcMemoryType = CU_MEMORYTYPE_HOST;
+		cp.srcMemoryType = hb->on_device ? CU_MEMORYTYPE_DEVICE
+						 : CU_MEMORYTYPE_HOST;
 		cp.srcHost = hb->data;
+		cp.srcDevice = (CUdeviceptr)(uintptr_t)hb->data;
 		cp.srcPitch = v->nx * f->vol_es;
 		cp.srcHeight = v->ny;
 		cp.dstMemoryType = CU_MEMORYTYPE_ARRAY;
@@ -382,7 +388,11 @@ static int gfp_download(struct kk_fp_engine *e, int proj, int64_t nviews,
 			   f->proj_ready[proj], 0);
 	if (!rc)
 		rc = kk_hbuf_copy_begin(hb, g->down, 2, bytes, err);
-	if (!rc)
+	if (!rc && hb->on_device)
+		rc = KK_CU(g, err, cuMemcpyDtoDAsync,
+			   (CUdeviceptr)(uintptr_t)hb->data, f->proj[proj],
+			   bytes, g->down);
+	else if (!rc)
 		rc = KK_CU(g, err, cuMemcpyDtoHAsync, hb->data, f->proj[proj],
 			   bytes, g->down);
 	if (!rc)

@@ -126,6 +126,20 @@ int kk_writer_commit(struct kk_writer *w, struct kk_error *err);
 /* Give up: remove the temporary output and free w.  NULL is fine. */
 void kk_writer_abort(struct kk_writer *w);
 
+/*
+ * A float32 array in memory (C order, 3-D shape dims) as a stack to read
+ * or to write, named name in messages; the array must outlive it.  For
+ * the iterative methods, which stream their vectors through the
+ * executors (io_memory.c).  A writer's commit only checks that all was
+ * written.
+ */
+int kk_reader_open_memory(struct kk_reader **r, const float *data,
+			  const int64_t dims[3], const char *name,
+			  struct kk_error *err);
+int kk_writer_create_memory(struct kk_writer **w, float *data,
+			    const int64_t dims[3], const char *name,
+			    struct kk_error *err);
+
 /* "The command line, shell-quoted" for provenance; malloc'ed. */
 char *kk_quote_argv(int argc, char **argv);
 

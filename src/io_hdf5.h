@@ -18,6 +18,8 @@ void kk_h5_quiet(void);
 /* Around HDF5 calls that may run while another thread uses HDF5 (the
  * streaming pipeline's reads and writes): a lock where the library is
  * not thread safe, nothing where it is.  Also quiets HDF5 in the thread. */
+/* A UTF-8 string attribute on obj; NULL values are skipped. */
+int kk_h5_put_string(hid_t obj, const char *name, const char *value);
 void kk_h5_lock(void);
 void kk_h5_unlock(void);
 

@@ -16,8 +16,7 @@ struct h5_writer {
 	struct kk_raw raw;     /* raw.fd >= 0: write around the library */
 };
 
-/* A UTF-8 string attribute on obj; NULL values are skipped. */
-static int put_string(hid_t obj, const char *name, const char *value)
+int kk_h5_put_string(hid_t obj, const char *name, const char *value)
 {
 	hid_t t, s, a;
 	herr_t st = -1;
@@ -43,12 +42,12 @@ static int put_provenance(struct kk_writer *w, hid_t d)
 	const struct kk_provenance *p = &w->opts.prov;
 	int rc = 0;
 
-	rc |= put_string(d, "kkit_version", PACKAGE_VERSION);
-	rc |= put_string(d, "kkit_kind", p->kind);
-	rc |= put_string(d, "kkit_axes", p->axes);
-	rc |= put_string(d, "kkit_command", p->command);
-	rc |= put_string(d, "kkit_created", w->created);
-	rc |= put_string(d, "kkit_geometry", p->geometry);
+	rc |= kk_h5_put_string(d, "kkit_version", PACKAGE_VERSION);
+	rc |= kk_h5_put_string(d, "kkit_kind", p->kind);
+	rc |= kk_h5_put_string(d, "kkit_axes", p->axes);
+	rc |= kk_h5_put_string(d, "kkit_command", p->command);
+	rc |= kk_h5_put_string(d, "kkit_created", w->created);
+	rc |= kk_h5_put_string(d, "kkit_geometry", p->geometry);
 	if (w->info.dtype == KK_U16) {
 		double range[2] = {w->opts.scale.lo, w->opts.scale.hi};
 		hsize_t two = 2;

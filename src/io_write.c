@@ -547,7 +547,7 @@ int kk_writer_commit(struct kk_writer *w, struct kk_error *err)
 	/* The last moment to stop: nothing is in place yet. */
 	if (!rc && kk_interrupted())
 		rc = kk_fail_interrupted(err);
-	if (!rc)
+	if (!rc && w->target)  /* not one in memory (io_memory.c) */
 		rc = w->tmp_is_dir ? place_dir(w, err) : place_file(w, err);
 	if (rc) {
 		kk_writer_abort(w);

@@ -22,6 +22,8 @@ static const struct command {
 	{"fp", cmd_fp, "forward project a volume into projections"},
 	{"bp", cmd_bp, "backproject projections into a volume"},
 	{"fbp", cmd_fbp, "reconstruct by filtered backprojection (FBP, FDK)"},
+	{"sirt", cmd_sirt, "reconstruct iteratively by SIRT"},
+	{"cgls", cmd_cgls, "reconstruct iteratively by CGLS"},
 	{"info", cmd_info, "show the build, libraries and devices"},
 };
 

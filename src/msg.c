@@ -18,6 +18,7 @@
 static const char *command_name;
 static int verbosity = KK_NORMAL;
 static int progress_mode;          /* -1 never, 0 on a tty, 1 always */
+static _Atomic int hushed;         /* kk_msg_hush */
 static int progress_on_screen;     /* a progress line needs erasing */
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -106,6 +107,11 @@ int kk_msg_verbosity(void)
 	return verbosity;
 }
 
+void kk_msg_hush(int on)
+{
+	hushed = on;
+}
+
 void kk_msg_set_progress(int mode)
 {
 	progress_mode = mode;
@@ -170,7 +176,7 @@ void kk_msg_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (verbosity < KK_NORMAL)
+	if (verbosity < KK_NORMAL || hushed)
 		return;
 	va_start(ap, fmt);
 	vprint("warning", fmt, ap);
@@ -181,7 +187,7 @@ void kk_msg_note(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (verbosity < KK_NORMAL)
+	if (verbosity < KK_NORMAL || hushed)
 		return;
 	va_start(ap, fmt);
 	vprint(NULL, fmt, ap);
@@ -192,7 +198,7 @@ void kk_msg_verbose(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (verbosity < KK_VERBOSE)
+	if (verbosity < KK_VERBOSE || hushed)
 		return;
 	va_start(ap, fmt);
 	vprint(NULL, fmt, ap);

@@ -55,6 +55,10 @@ enum kk_verbosity { KK_QUIET = -1, KK_NORMAL = 0, KK_VERBOSE = 1 };
 void kk_msg_set_command(const char *name);
 void kk_msg_set_verbosity(int level);
 int kk_msg_verbosity(void);
+/* While on, warnings, notes and -v lines are not printed (errors and
+ * progress are): for work repeated many times, such as an iterative
+ * method's passes, whose messages the first time already said. */
+void kk_msg_hush(int on);
 /* Progress display: -1 never, 0 when stderr is a terminal, 1 always. */
 void kk_msg_set_progress(int mode);
 

@@ -96,7 +96,7 @@ expect_no_file bad.h5
 run fbp -g "$KKIT_DATA/cone_vec.json" -i p.h5 -o bad.h5
 expect_status 2
 expect_err_has "view 1's source"
-expect_err_has "needs an iterative method"
+expect_err_has "use kkit sirt or kkit cgls"
 expect_no_file bad.h5
 expect_no_temporaries
 
