@@ -120,6 +120,7 @@ struct watch {
 	const struct sirt_cmd *c;
 	int64_t dims[3];
 	float *x, *p;                 /* host copies when needed */
+	int x_of;                     /* the iteration x is a copy of */
 	struct kk_log log;
 	struct kk_checkpoint cp;      /* what checkpoints are of; the
 				       * loaded one's arrays on --resume */
@@ -246,6 +247,7 @@ static void describe_run(const struct sirt_cmd *c, const struct kk_geometry *g,
 	struct kk_sha256 h;
 	unsigned char dig[32];
 	char hex[65], axes[32];
+	int len;
 
 	kk_sha256_init(&h);
 	kk_sha256_update(&h, g->json, strlen(g->json));
@@ -253,17 +255,13 @@ static void describe_run(const struct sirt_cmd *c, const struct kk_geometry *g,
 	kk_sha256_hex(dig, hex);
 	kk_axes_format(&c->run.axes, axes, sizeof(axes));
 	hex[16] = '\0';
-	if (r->method == KK_SIRT)
-		snprintf(buf, n, "geometry sha256 %s..., projections '%s' "
-			 "(%s), mask %s%s%s, relaxation %g, min %g, max %g",
-			 hex, c->run.input, axes, c->mask ? "'" : "",
-			 c->mask ? c->mask : "none", c->mask ? "'" : "",
-			 r->relaxation, r->min, r->max);
-	else
-		snprintf(buf, n, "geometry sha256 %s..., projections '%s' "
-			 "(%s), mask %s%s%s", hex, c->run.input, axes,
-			 c->mask ? "'" : "", c->mask ? c->mask : "none",
-			 c->mask ? "'" : "");
+	len = snprintf(buf, n, "geometry sha256 %s..., projections '%s' (%s), "
+		       "mask %s%s%s", hex, c->run.input, axes,
+		       c->mask ? "'" : "", c->mask ? c->mask : "none",
+		       c->mask ? "'" : "");
+	if (r->method == KK_SIRT && len > 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, ", relaxation %g, min %g, "
+			 "max %g", r->relaxation, r->min, r->max);
 }
 
 /* A whole stack into memory. */
@@ -292,13 +290,26 @@ static int read_volume(const char *spec, const struct kk_geometry *g,
 	return rc;
 }
 
+/* The iterate in host memory, copied once an iteration. */
+static int copy_x(struct watch *w, struct kk_linop *op,
+		  const struct kk_recon_state *s, struct kk_error *err)
+{
+	int rc = 0;
+
+	if (w->x_of != s->iteration)
+		rc = op->ops->store(op, s->x, w->x, err);
+	if (!rc)
+		w->x_of = s->iteration;
+	return rc;
+}
+
 static int save_checkpoint(struct watch *w, struct kk_linop *op,
 			   const struct kk_recon_state *s,
 			   struct kk_error *err)
 {
 	const struct kk_linop_ops *f = op->ops;
 	struct kk_checkpoint c = w->cp;
-	int rc = f->store(op, s->x, w->x, err);
+	int rc = copy_x(w, op, s, err);
 
 	if (!rc && s->p)
 		rc = f->store(op, s->p, w->p, err);
@@ -328,7 +339,7 @@ static int after_iteration(void *ctx, struct kk_linop *op,
 
 	rc = kk_log_step(&w->log, step, err);
 	if (!rc && c->snapshot_every && k % c->snapshot_every == 0) {
-		rc = op->ops->store(op, s->x, w->x, err);
+		rc = copy_x(w, op, s, err);
 		if (!rc)
 			rc = kk_snapshot_write(c->snapshot, k,
 					       w->x + w->dims[0] / 2 * plane,
@@ -533,7 +544,6 @@ static int cmd_iterative(int argc, char **argv, enum kk_recon_method m)
 	c.recon.method = m;
 	c.recon.iterations = m == KK_SIRT ? 100 : 25;
 	c.in_core = -1;
-	c.checkpoint_every = 0;
 	snprintf(usage, sizeof(usage), usage_fmt, argv[0],
 		 m == KK_SIRT ? sirt_about : cgls_about,
 		 c.recon.iterations, m == KK_SIRT ? sirt_opts : "");

@@ -101,6 +101,21 @@ int kk_device_memory(struct kk_device *d, uint64_t *free_bytes,
 	return rc;
 }
 
+/* The events that time b's copies. */
+static int make_events(struct kk_gpu *g, struct kk_hbuf *b,
+		       struct kk_error *err)
+{
+	int rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
+
+	if (!rc)
+		rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev0,
+			   CU_EVENT_DEFAULT);
+	if (!rc)
+		rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev1,
+			   CU_EVENT_DEFAULT);
+	return rc;
+}
+
 int kk_hbuf_alloc(struct kk_device *d, struct kk_hbuf *b, size_t bytes,
 		  bool pinned, struct kk_error *err)
 {
@@ -112,13 +127,7 @@ int kk_hbuf_alloc(struct kk_device *d, struct kk_hbuf *b, size_t bytes,
 	b->bytes = bytes;
 	b->pinned = pinned && g;
 	if (g) {
-		rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-		if (!rc)
-			rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev0,
-				   CU_EVENT_DEFAULT);
-		if (!rc)
-			rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev1,
-				   CU_EVENT_DEFAULT);
+		rc = make_events(g, b, err);
 		if (!rc && b->pinned)
 			rc = KK_CU(g, err, cuMemHostAlloc, &b->data,
 				   bytes ? bytes : 1, 0);
@@ -208,7 +217,6 @@ int kk_hbuf_copy_end(struct kk_hbuf *b, CUstream stream,
 int kk_hbuf_wrap_device(struct kk_device *d, struct kk_hbuf *b,
 			CUdeviceptr ptr, size_t bytes, struct kk_error *err)
 {
-	struct kk_gpu *g = d->gpu;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
@@ -216,13 +224,7 @@ int kk_hbuf_wrap_device(struct kk_device *d, struct kk_hbuf *b,
 	b->bytes = bytes;
 	b->data = (void *)(uintptr_t)ptr;
 	b->on_device = true;
-	rc = KK_CU(g, err, cuCtxSetCurrent, g->ctx);
-	if (!rc)
-		rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev0,
-			   CU_EVENT_DEFAULT);
-	if (!rc)
-		rc = KK_CU(g, err, cuEventCreate, (CUevent *)&b->ev1,
-			   CU_EVENT_DEFAULT);
+	rc = make_events(d->gpu, b, err);
 	if (rc)
 		kk_hbuf_free(b);
 	return rc;

@@ -227,11 +227,10 @@ static int launch(struct gpu_op *o, int which, unsigned blocks, void **args,
 }
 
 /* Blocks of a summing kernel over n elements. */
-static unsigned sum_blocks(const struct gpu_op *o, long long n)
+static unsigned sum_blocks(long long n)
 {
 	long long b = (n + THREADS - 1) / THREADS;
 
-	(void)o;
 	return b < 1 ? 1 : b > MAX_SUM_BLOCKS ? MAX_SUM_BLOCKS : (unsigned)b;
 }
 
@@ -294,7 +293,7 @@ static int dot(struct kk_linop *op, const struct kk_vec *x,
 	       const struct kk_vec *y, double *out, struct kk_error *err)
 {
 	struct gpu_op *o = gpu(op);
-	unsigned blocks = sum_blocks(o, x->n);
+	unsigned blocks = sum_blocks(x->n);
 	void *args[4] = {&o->sums, (void *)&x->p, (void *)&y->p,
 			 (void *)&x->n};
 	int rc = launch(o, DOT, blocks, args, err);
@@ -307,7 +306,7 @@ static int update(struct kk_linop *op, struct kk_vec *x, float a,
 		  double *norm, struct kk_error *err)
 {
 	struct gpu_op *o = gpu(op);
-	unsigned blocks = sum_blocks(o, x->n);
+	unsigned blocks = sum_blocks(x->n);
 	void *args[7] = {&o->sums, &x->p, (void *)&d->p, &a, &lo, &hi, &x->n};
 	int rc = launch(o, UPDATE, blocks, args, err);
 
