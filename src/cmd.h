@@ -62,6 +62,11 @@ enum {
 	OPT_HOST_MEM_LIMIT,
 	OPT_CHUNK,
 	OPT_NO_PINNED,
+	OPT_RAW = 1050,       /* --raw and its options (fbp, sirt, cgls) */
+	OPT_FLATS,
+	OPT_DARKS,
+	OPT_NO_DARKS,
+	OPT_TRANSMISSION_FLOOR,
 	OPT_FIRST_OWN = 1100, /* commands number their own from here */
 };
 #define KK_COMMON_LONGOPTS                                              \
@@ -156,6 +161,30 @@ int kk_finish(const struct kk_error *err);
 	"      --progress         show progress even when not on a "        \
 	"terminal\n"                                                        \
 	"  -h, --help             show this help\n"
+
+/* --raw: flat-field and dark correction and -log (flatfield.h). */
+#define KK_RAW_LONGOPTS                                                 \
+	{"raw", no_argument, NULL, OPT_RAW},                            \
+	{"flats", required_argument, NULL, OPT_FLATS},                  \
+	{"darks", required_argument, NULL, OPT_DARKS},                  \
+	{"no-darks", no_argument, NULL, OPT_NO_DARKS},                  \
+	{"transmission-floor", required_argument, NULL,                 \
+	 OPT_TRANSMISSION_FLOOR}
+#define KK_RAW_USAGE                                                    \
+	"      --raw              the projections are raw counts: divide\n"\
+	"                         by the flat fields, less the darks, and\n"\
+	"                         take -log (NXtomo's image_key frames)\n"  \
+	"      --flats SPEC       flat fields from SPEC (implies --raw)\n"  \
+	"      --darks SPEC       darks from SPEC (implies --raw)\n"        \
+	"      --no-darks         the detector has no dark offset\n"        \
+	"      --transmission-floor T\n"                                   \
+	"                         clip transmissions to [T, 1/T] (default\n"\
+	"                         1e-6)\n"
+
+struct kk_flatfield_opts;
+/* One of KK_RAW_LONGOPTS: 1 if opt was one, 0 if not, <0 on error. */
+int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
+		     struct kk_error *err);
 
 /* Open the device the options ask for and say which with -v. */
 int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "cmd.h"
+#include "flatfield.h"
 #include "budget.h"
 #include "parallel.h"
 
@@ -230,6 +231,36 @@ int kk_parse_number(const char *opt, const char *arg, double lo,
 			       "number from %g to %g", opt, arg, lo, hi);
 	*out = d;
 	return 0;
+}
+
+int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
+		     struct kk_error *err)
+{
+	switch (opt) {
+	case OPT_RAW:
+		break;
+	case OPT_FLATS:
+		o->flats = arg;
+		break;
+	case OPT_DARKS:
+		o->darks = arg;
+		break;
+	case OPT_NO_DARKS:
+		o->no_darks = true;
+		break;
+	case OPT_TRANSMISSION_FLOOR:
+		if (kk_parse_number("--transmission-floor", arg, 1e-30, 0.5,
+				    &o->tmin, err))
+			return err->code;
+		break;
+	default:
+		return 0;
+	}
+	o->on = true;
+	if (o->darks && o->no_darks)
+		return kk_fail(err, KK_EUSAGE, "--darks and --no-darks "
+			       "contradict each other");
+	return 1;
 }
 
 int kk_finish(const struct kk_error *err)

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "fbp.h"
+#include "flatfield.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,6 +37,7 @@ static const char usage[] =
 	"                         covering less than a turn: auto (default),\n"
 	"                         on or off\n"
 	"      --slices A:B       reconstruct slices A to B-1 only\n"
+	KK_RAW_USAGE
 	KK_RUN_USAGE;
 
 enum {
@@ -48,6 +50,7 @@ enum {
 
 static const struct option options[] = {
 	KK_COMMON_LONGOPTS,
+	KK_RAW_LONGOPTS,
 	{"filter", required_argument, NULL, OPT_FILTER},
 	{"filter-cutoff", required_argument, NULL, OPT_CUTOFF},
 	{"padding", required_argument, NULL, OPT_PADDING},
@@ -59,6 +62,7 @@ static const struct option options[] = {
 struct fbp_cmd {
 	struct kk_run_opts run;
 	struct kk_fbp_opts fbp;
+	struct kk_flatfield_opts raw;
 	const char *slices;
 };
 
@@ -66,7 +70,10 @@ static int parse_own(int opt, const char *arg, void *ctx,
 		     struct kk_error *err)
 {
 	struct fbp_cmd *c = ctx;
+	int rc = kk_parse_raw_opt(opt, arg, &c->raw, err);
 
+	if (rc)
+		return rc < 0 ? rc : 0;
 	switch (opt) {
 	case OPT_FILTER:
 		return kk_filter_parse(arg, &c->fbp.filter, err);
@@ -96,11 +103,12 @@ static int run(const struct fbp_cmd *c, struct kk_error *err)
 	struct kk_run_opts o = c->run;
 	struct kk_geometry g;
 	struct kk_fbp f;
+	struct kk_flatfield ff;
 	struct kk_reader *r = NULL;
 	struct kk_writer *w = NULL;
 	double t0 = kk_now();
 	int64_t z0, z1;
-	char desc[256];
+	char desc[2500];
 	int rc;
 
 	rc = kk_load_geometry(o.geometry, 0, &g, err);
@@ -125,6 +133,16 @@ static int run(const struct fbp_cmd *c, struct kk_error *err)
 	kk_msg_verbose("%s", desc);
 	o.stream.fbp = &f;
 	rc = kk_open_projections(o.input, &g, &o.axes, &r, err);
+	if (!rc && c->raw.on)
+		rc = kk_flatfield_setup(&ff, &c->raw, o.input, &g, &o.axes,
+					err);
+	else if (!rc)
+		kk_flatfield_hint(o.input, r);
+	if (!rc && c->raw.on) {
+		f.ff = &ff;
+		kk_flatfield_describe(&ff, desc, sizeof(desc));
+		kk_msg_verbose("%s", desc);
+	}
 	if (!rc)
 		rc = kk_create_volume(&o, &g, &w, err);
 	if (!rc) {
@@ -132,6 +150,11 @@ static int run(const struct fbp_cmd *c, struct kk_error *err)
 	} else {
 		kk_writer_abort(w);
 		kk_reader_close(r);
+	}
+	if (f.ff) {
+		if (!rc)
+			kk_flatfield_report(&ff);
+		kk_flatfield_release(&ff);
 	}
 	kk_fbp_release(&f);
 	kk_geometry_release(&g);
@@ -148,6 +171,7 @@ int cmd_fbp(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	kk_fbp_opts_default(&c.fbp);
+	kk_flatfield_opts_default(&c.raw);
 	status = kk_parse_cmd_opts(argc, argv, &co, &c.run);
 	if (status >= 0)
 		return status;

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "checkpoint.h"
+#include "flatfield.h"
 #include "linop.h"
 #include "recon_watch.h"
 #include "sha256.h"
@@ -48,6 +49,7 @@ static const char usage_fmt[] =
 	"      --resume           go on from --checkpoint FILE\n"
 	"      --in-core MODE     keep every vector on the GPU: auto\n"
 	"                         (default: when it fits), yes or no\n"
+	KK_RAW_USAGE
 	KK_RUN_USAGE;
 
 static const char sirt_about[] =
@@ -88,7 +90,8 @@ enum {
 	{"checkpoint-every", required_argument, NULL,                   \
 	 OPT_CHECKPOINT_EVERY},                                         \
 	{"resume", no_argument, NULL, OPT_RESUME},                      \
-	{"in-core", required_argument, NULL, OPT_IN_CORE}
+	{"in-core", required_argument, NULL, OPT_IN_CORE},               \
+	KK_RAW_LONGOPTS
 
 static const struct option sirt_options[] = {
 	KK_COMMON_LONGOPTS,
@@ -112,6 +115,7 @@ struct sirt_cmd {
 	int snapshot_every, checkpoint_every;
 	bool resume;
 	int in_core;                  /* -1 auto, 0 no, 1 yes */
+	struct kk_flatfield_opts raw;
 	char snapshot_default[1100];
 };
 
@@ -147,7 +151,10 @@ static int parse_own(int opt, const char *arg, void *ctx,
 {
 	struct sirt_cmd *c = ctx;
 	double d;
+	int rc = kk_parse_raw_opt(opt, arg, &c->raw, err);
 
+	if (rc)
+		return rc < 0 ? rc : 0;
 	switch (opt) {
 	case 'n':
 		return count("--iterations", arg, 0, &c->recon.iterations,
@@ -259,6 +266,12 @@ static void describe_run(const struct sirt_cmd *c, const struct kk_geometry *g,
 		       "mask %s%s%s", hex, c->run.input, axes,
 		       c->mask ? "'" : "", c->mask ? c->mask : "none",
 		       c->mask ? "'" : "");
+	if (c->raw.on && len > 0 && (size_t)len < n)
+		len += snprintf(buf + len, n - (size_t)len, ", raw: flats '%s', "
+				"darks '%s', transmission floor %g",
+				c->raw.flats ? c->raw.flats : "image_key 1",
+				c->raw.no_darks ? "none" : c->raw.darks
+				? c->raw.darks : "image_key 2", c->raw.tmin);
 	if (r->method == KK_SIRT && len > 0 && (size_t)len < n)
 		snprintf(buf + len, n - (size_t)len, ", relaxation %g, min %g, "
 			 "max %g", r->relaxation, r->min, r->max);
@@ -287,6 +300,28 @@ static int read_volume(const char *spec, const struct kk_geometry *g,
 	if (!rc)
 		rc = read_all(r, dims, "volume", out, err);
 	kk_reader_close(r);
+	return rc;
+}
+
+/* --raw: the projections b, read whole, into line integrals. */
+static int correct_raw(const struct sirt_cmd *c, const struct kk_geometry *g,
+		       float *b, struct kk_error *err)
+{
+	struct kk_flatfield ff;
+	char desc[2500];
+	int rc;
+
+	rc = kk_flatfield_setup(&ff, &c->raw, c->run.input, g, &c->run.axes,
+				err);
+	if (rc)
+		return rc;
+	kk_flatfield_describe(&ff, desc, sizeof(desc));
+	kk_msg_verbose("%s", desc);
+	rc = kk_flatfield_apply(&ff, b, &c->run.axes, g->nviews, 0, g->nrows,
+				NULL, c->run.threads, err);
+	if (!rc)
+		kk_flatfield_report(&ff);
+	kk_flatfield_release(&ff);
 	return rc;
 }
 
@@ -433,9 +468,13 @@ static int prepare(struct sirt_cmd *c, const struct kk_geometry *g,
 
 	kk_geometry_proj_dims(g, &c->run.axes, pdims);
 	rc = kk_open_projections(c->run.input, g, &c->run.axes, &pr, err);
+	if (!rc && !c->raw.on)
+		kk_flatfield_hint(c->run.input, pr);
 	if (!rc)
 		rc = read_all(pr, pdims, "projections", b, err);
 	kk_reader_close(pr);
+	if (!rc && c->raw.on)
+		rc = correct_raw(c, g, *b, err);
 	if (!rc && c->x0)
 		rc = read_volume(c->x0, g, &x0, err);
 	if (!rc && c->mask)
@@ -544,6 +583,7 @@ static int cmd_iterative(int argc, char **argv, enum kk_recon_method m)
 	c.recon.method = m;
 	c.recon.iterations = m == KK_SIRT ? 100 : 25;
 	c.in_core = -1;
+	kk_flatfield_opts_default(&c.raw);
 	snprintf(usage, sizeof(usage), usage_fmt, argv[0],
 		 m == KK_SIRT ? sirt_about : cgls_about,
 		 c.recon.iterations, m == KK_SIRT ? sirt_opts : "");

@@ -7,6 +7,7 @@
 #include "cpu_proj.h"
 #include "engine.h"
 #include "fbp.h"
+#include "flatfield.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -147,21 +148,28 @@ static int cbp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 }
 
 static int cbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
-		      int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		      int64_t nviews, int64_t row0,
+		      const struct kk_fresh_rows *fresh, struct kk_hbuf *hb,
 		      struct kk_error *err)
 {
 	struct cpu_bp *c = (struct cpu_bp *)e;
+	const struct kk_fbp *f = e->layout.fbp;
 	float *buf = c->proj + proj * e->layout.views * c->view;
 	double t0;
-	int rc;
+	int rc = 0;
 
 	memcpy(buf, hb->data, (size_t)(nviews * c->view) * sizeof(float));
-	if (!e->layout.fbp)
+	if (!f)
 		return 0;
 	t0 = kk_now();
-	rc = kk_fbp_filter_cpu(e->layout.fbp, buf, &e->layout.axes, view0,
-			       nviews, row0, e->layout.rows, e->dev->threads,
-			       err);
+	if (f->ff)
+		rc = kk_flatfield_apply(f->ff, buf, &e->layout.axes, nviews,
+					row0, e->layout.rows, fresh,
+					e->dev->threads, err);
+	if (!rc)
+		rc = kk_fbp_filter_cpu(f, buf, &e->layout.axes, view0,
+				       nviews, row0, e->layout.rows,
+				       e->dev->threads, err);
 	kk_device_add_kernel_time(e->dev, kk_now() - t0);
 	return rc;
 }

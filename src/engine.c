@@ -130,7 +130,8 @@ int kk_bp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 }
 
 int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
-		 int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		 int64_t nviews, int64_t row0,
+		 const struct kk_fresh_rows *fresh, struct kk_hbuf *hb,
 		 struct kk_error *err)
 {
 	const struct kk_geometry *g = e->geo;
@@ -142,7 +143,7 @@ int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
 			       "views %lld + %lld, rows from %lld into "
 			       "projection buffer %d", (long long)view0,
 			       (long long)nviews, (long long)row0, proj);
-	return e->ops->upload(e, proj, view0, nviews, row0, hb, err);
+	return e->ops->upload(e, proj, view0, nviews, row0, fresh, hb, err);
 }
 
 int kk_bp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,

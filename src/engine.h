@@ -104,6 +104,7 @@ bool kk_fp_idle(struct kk_fp_engine *e);
 /* ---- backprojection ------------------------------------------------ */
 
 struct kk_fbp;
+struct kk_fresh_rows;
 
 struct kk_bp_layout {
 	int64_t slices;          /* slices a volume buffer holds */
@@ -135,7 +136,8 @@ struct kk_bp_engine;
 struct kk_bp_engine_ops {
 	int (*clear)(struct kk_bp_engine *e, int vol, struct kk_error *err);
 	int (*upload)(struct kk_bp_engine *e, int proj, int64_t view0,
-		      int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		      int64_t nviews, int64_t row0,
+		      const struct kk_fresh_rows *fresh, struct kk_hbuf *hb,
 		      struct kk_error *err);
 	int (*run)(struct kk_bp_engine *e, const struct kk_bp_job *job,
 		   struct kk_error *err);
@@ -160,9 +162,11 @@ void kk_bp_engine_free(struct kk_bp_engine *e);
 /* Zero volume buffer vol. */
 int kk_bp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err);
 /* Views [view0, view0 + nviews), rows [row0, row0 + layout.rows) of
- * each, from hb into buffer proj. */
+ * each, from hb into buffer proj.  fresh: the rows read for the first
+ * time, where what fbp's --raw clips counts (flatfield.h; NULL: all). */
 int kk_bp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
-		 int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		 int64_t nviews, int64_t row0,
+		 const struct kk_fresh_rows *fresh, struct kk_hbuf *hb,
 		 struct kk_error *err);
 int kk_bp_run(struct kk_bp_engine *e, const struct kk_bp_job *job,
 	      struct kk_error *err);

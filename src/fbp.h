@@ -33,6 +33,8 @@
 #include "geometry.h"
 #include "msg.h"
 
+struct kk_flatfield;
+
 enum kk_short_scan {
 	KK_SHORT_SCAN_AUTO,  /* Parker's weights when a divergent beam's
 			      * views cover less than a turn */
@@ -67,6 +69,8 @@ struct kk_fbp {
 	double delta;            /* Parker's: (coverage - pi) / 2 */
 	double coverage;         /* radians the views cover */
 	double fan;              /* the fan's half angle (0: parallel) */
+	struct kk_flatfield *ff; /* --raw: correct first (flatfield.h);
+				  * set by the caller, NULL: off */
 };
 
 /*

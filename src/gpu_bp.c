@@ -140,7 +140,8 @@ static int gbp_clear(struct kk_bp_engine *e, int vol, struct kk_error *err)
 }
 
 static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
-		      int64_t nviews, int64_t row0, struct kk_hbuf *hb,
+		      int64_t nviews, int64_t row0,
+		      const struct kk_fresh_rows *fresh, struct kk_hbuf *hb,
 		      struct kk_error *err)
 {
 	struct gpu_bp *b = (struct gpu_bp *)e;
@@ -168,8 +169,8 @@ static int gbp_upload(struct kk_bp_engine *e, int proj, int64_t view0,
 	}
 	if (b->fbp) {
 		rc = kk_gpu_fbp_upload(b->fbp, hb, &e->layout.axes, view0,
-				       nviews, row0, b->array[proj], g->up,
-				       err);
+				       nviews, row0, fresh, b->array[proj],
+				       g->up, err);
 		goto done;
 	}
 	memset(&cp, 0, sizeof(cp));

@@ -10,7 +10,10 @@
  * multiplies the spectra, cuFFT transforms back, and a pitched copy
  * puts the first ncols floats of each row into the texture array.
  * Everything runs on the stream of the upload, in order, so the bp
- * kernels that wait for the upload see filtered rows.
+ * kernels that wait for the upload see filtered rows.  With --raw the
+ * weighting kernel, compiled with -DKK_FLATFIELD, first turns raw
+ * counts into line integrals (flatfield.h) and counts what it clips
+ * in a device counter, read when the filter is freed.
  *
  * cuFFT is part of the CUDA Toolkit; like the driver and NVRTC it is
  * opened at run time (libcufft.so.12 or .11), the first time a run
@@ -18,6 +21,8 @@
  */
 #include "config.h"
 #include "gpu_proj.h"
+#include "fbp.h"
+#include "flatfield.h"
 
 #include <stdio.h>
 
@@ -36,21 +41,31 @@ static int64_t views_per_batch(int64_t length, int64_t rows, uint64_t budget)
 	return n < 1 ? 1 : (int64_t)n;
 }
 
-uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t rows, uint64_t budget)
+/* --raw's dark and gain images. */
+static uint64_t flatfield_bytes(const struct kk_fbp *f)
 {
-	return WORK_FACTOR * (uint64_t)views_per_batch(length, rows, budget) *
-	       (uint64_t)rows * (uint64_t)(length + 2) * sizeof(float);
+	return f->ff ? 2 * (uint64_t)(f->ff->nrows * f->ff->ncols) *
+		       sizeof(float) : 0;
+}
+
+uint64_t kk_gpu_fbp_bytes(const struct kk_fbp *f, int64_t rows,
+			  uint64_t budget)
+{
+	return WORK_FACTOR * (uint64_t)views_per_batch(f->length, rows,
+						       budget) *
+	       (uint64_t)rows * (uint64_t)(f->length + 2) * sizeof(float) +
+	       flatfield_bytes(f);
 }
 
 #ifdef HAVE_CUDA_HEADERS
 
 #include "device.h"
-#include "fbp.h"
 #include "kernels.h"
 #include "kk_fbp.cuh"
 
 #include <cufft.h>
 #include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +176,10 @@ struct kk_gpu_fbp {
 	int64_t pitch;               /* floats a scratch row */
 	struct plans plans;          /* for whole batches */
 	CUfunction weigh, apply;
+	/* --raw: the detector's dark and gain images, and a count of the
+	 * values clipped (unsigned long long), all NULL without. */
+	CUdeviceptr dark, gain, clipped;
+	int64_t seen;                /* values corrected and counted */
 };
 
 static void plans_free(struct kk_gpu *g, struct plans *p)
@@ -234,6 +253,22 @@ static int plans_make(struct kk_gpu_fbp *p, struct plans *pl, int64_t lines,
 	return rc;
 }
 
+/* Hand the counts of --raw to the flat field (flatfield.h). */
+static void count_clipped(struct kk_gpu_fbp *p)
+{
+	struct kk_gpu *g = p->g;
+	unsigned long long n = 0;
+
+	if (!p->clipped)
+		return;
+	if (g->cu.cuStreamSynchronize(g->up) == CUDA_SUCCESS &&
+	    g->cu.cuMemcpyDtoH(&n, p->clipped, sizeof(n)) == CUDA_SUCCESS)
+		kk_flatfield_count(p->f->ff, (int64_t)n, p->seen);
+	g->cu.cuMemFree(p->clipped);
+	g->cu.cuMemFree(p->dark);
+	g->cu.cuMemFree(p->gain);
+}
+
 void kk_gpu_fbp_free(struct kk_gpu_fbp *p)
 {
 	struct kk_gpu *g;
@@ -241,6 +276,7 @@ void kk_gpu_fbp_free(struct kk_gpu_fbp *p)
 	if (!p)
 		return;
 	g = p->g;
+	count_clipped(p);
 	plans_free(g, &p->plans);
 	if (p->scratch)
 		g->cu.cuMemFree(p->scratch);
@@ -249,6 +285,31 @@ void kk_gpu_fbp_free(struct kk_gpu_fbp *p)
 	if (p->filter)
 		g->cu.cuMemFree(p->filter);
 	free(p);
+}
+
+/* --raw's images on the device, and its counter at 0. */
+static int flatfield_create(struct kk_gpu_fbp *p, struct kk_error *err)
+{
+	struct kk_gpu *g = p->g;
+	const struct kk_flatfield *ff = p->f->ff;
+	size_t bytes = (size_t)(ff->nrows * ff->ncols) * sizeof(float);
+	const unsigned long long zero = 0;
+	int rc;
+
+	rc = KK_CU(g, err, cuMemAlloc, &p->dark, bytes);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemAlloc, &p->gain, bytes);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemAlloc, &p->clipped,
+			   sizeof(unsigned long long));
+	if (!rc)
+		rc = KK_CU(g, err, cuMemcpyHtoD, p->dark, ff->dark, bytes);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemcpyHtoD, p->gain, ff->gain, bytes);
+	if (!rc)
+		rc = KK_CU(g, err, cuMemcpyHtoD, p->clipped, &zero,
+			   sizeof(zero));
+	return rc;
 }
 
 int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
@@ -297,9 +358,11 @@ int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
 		kk_msg_verbose("cuFFT %s loaded in %.2f s, planned in %.2f s "
 			       "(%.1f MiB of work area)", fft.path, t1 - t0,
 			       kk_now() - t1, p->plans.work_bytes / 1048576.0);
+	if (!rc && f->ff)
+		rc = flatfield_create(p, err);
 	if (!rc)
-		rc = kk_kernel_get(g, "fbp.cu", "", "kk_fbp_weigh", &p->weigh,
-				   &mod, err);
+		rc = kk_kernel_get(g, "fbp.cu", f->ff ? "-DKK_FLATFIELD" : "",
+				   "kk_fbp_weigh", &p->weigh, &mod, err);
 	if (!rc)
 		rc = kk_kernel_get(g, "fbp.cu", "", "kk_fbp_apply", &p->apply,
 				   &mod, err);
@@ -373,7 +436,8 @@ static int copy_out(struct kk_gpu_fbp *p, CUarray array, int64_t a,
  * on a whole batch: in a last, partial one the rows past k views are
  * left from before, and never copied out. */
 static int filter_batch(struct kk_gpu_fbp *p, int64_t view0, int64_t k,
-			int64_t row0, CUstream stream, struct kk_error *err)
+			int64_t row0, const struct kk_fresh_rows *fresh,
+			CUstream stream, struct kk_error *err)
 {
 	const struct kk_fbp *f = p->f;
 	const int64_t n = k * p->rows;
@@ -383,8 +447,16 @@ static int filter_batch(struct kk_gpu_fbp *p, int64_t view0, int64_t k,
 	int v0 = (int)view0, r0 = (int)row0, parker = f->parker;
 	int nfreq = (int)f->nfreq;
 	float delta = (float)f->delta;
-	void *wargs[10] = {&p->scratch, &pitch, &ncols, &nlines, &nr,
-			   &p->params, &v0, &r0, &parker, &delta};
+	/* --raw: rows [lo, hi) less [xlo, xhi) count their clips. */
+	int lo = fresh ? (int)fresh->lo : 0, hi = fresh ? (int)fresh->hi
+							 : INT_MAX;
+	int xlo = fresh ? (int)fresh->xlo : 0, xhi = fresh ? (int)fresh->xhi
+							   : 0;
+	float tmin = f->ff ? f->ff->tmin : 0;
+	void *wargs[19] = {&p->scratch, &pitch, &ncols, &nlines, &nr,
+			   &p->params, &v0, &r0, &parker, &delta, &p->dark,
+			   &p->gain, &tmin, &lo, &hi, &xlo, &xhi,
+			   &p->clipped};
 	void *aargs[5] = {&p->scratch, &cpitch, &nfreq, &nlines,
 			  &p->filter};
 	unsigned gy = (unsigned)(n < 65535 ? n : 65535);
@@ -413,19 +485,24 @@ static int filter_batch(struct kk_gpu_fbp *p, int64_t view0, int64_t k,
 
 int kk_gpu_fbp_upload(struct kk_gpu_fbp *p, struct kk_hbuf *hb,
 		      const struct kk_axes *axes, int64_t view0,
-		      int64_t nviews, int64_t row0, CUarray array,
+		      int64_t nviews, int64_t row0,
+		      const struct kk_fresh_rows *fresh, CUarray array,
 		      CUstream stream, struct kk_error *err)
 {
 	bool angle_first = axes->where[KK_ANGLE] < axes->where[KK_ROW];
 	int64_t a;
 	int rc = 0;
 
+	if (p->f->ff)
+		p->seen += nviews * p->f->ncols * kk_fresh_count(fresh, row0,
+								 p->rows);
 	for (a = 0; a < nviews && !rc; a += p->per) {
 		int64_t k = p->per < nviews - a ? p->per : nviews - a;
 
 		rc = copy_in(p, hb, angle_first, nviews, a, k, stream, err);
 		if (!rc)
-			rc = filter_batch(p, view0 + a, k, row0, stream, err);
+			rc = filter_batch(p, view0 + a, k, row0, fresh, stream,
+					  err);
 		if (!rc)
 			rc = copy_out(p, array, a, k, stream, err);
 	}

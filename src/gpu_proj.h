@@ -31,9 +31,11 @@ struct kk_gpu_proj_opts {
 void kk_gpu_proj_opts_default(struct kk_gpu_proj_opts *o);
 
 /* The device memory kkit fbp's filtering takes besides the bp buffers
- * (its scratch rows and an estimate of cuFFT's work area) for views of
- * rows rows padded to length, within budget (one view at least). */
-uint64_t kk_gpu_fbp_bytes(int64_t length, int64_t rows, uint64_t budget);
+ * (its scratch rows and an estimate of cuFFT's work area, and --raw's
+ * images) for views of rows rows, within budget (one view at least). */
+struct kk_fbp;
+uint64_t kk_gpu_fbp_bytes(const struct kk_fbp *f, int64_t rows,
+			  uint64_t budget);
 
 /* "12.0.0 (libcufft.so.12)": the cuFFT kkit fbp would use, loading it
  * if need be; "" when there is none. */
@@ -61,7 +63,6 @@ int kk_gpu_launch_on(struct kk_gpu *g, CUstream stream, CUfunction fn,
  * by cuFFT, multiplied by the filter and transformed back, out into
  * the layers of a bp engine's texture array, all on one stream.
  */
-struct kk_fbp;
 struct kk_gpu_fbp;
 /* For chunks of up to views views of rows rows, taking at most about
  * kk_gpu_fbp_bytes(.., budget); cuFFT's plans are made here. */
@@ -69,10 +70,13 @@ int kk_gpu_fbp_create(struct kk_gpu_fbp **out, struct kk_gpu *g,
 		      const struct kk_fbp *f, int64_t views, int64_t rows,
 		      uint64_t budget, struct kk_error *err);
 /* Views [view0, view0 + nviews), rows [row0, row0 + rows) in hb, in
- * axes order (col last), into layers [0, nviews) of array. */
+ * axes order (col last), into layers [0, nviews) of array; --raw counts
+ * what it clips in rows fresh (kk_bp_upload). */
+struct kk_fresh_rows;
 int kk_gpu_fbp_upload(struct kk_gpu_fbp *p, struct kk_hbuf *hb,
 		      const struct kk_axes *axes, int64_t view0,
-		      int64_t nviews, int64_t row0, CUarray array,
+		      int64_t nviews, int64_t row0,
+		      const struct kk_fresh_rows *fresh, CUarray array,
 		      CUstream stream, struct kk_error *err);
 void kk_gpu_fbp_free(struct kk_gpu_fbp *p);
 /* A texture object over an array with bilinear (or trilinear)

@@ -119,8 +119,10 @@ int kk_io_classify(const char *spec, bool output, char **file,
 		       "directory ending in / (single-page TIFFs)", spec);
 }
 
-int kk_reader_open(struct kk_reader **out, const char *spec,
-		   struct kk_error *err)
+/* Open spec; key != 0: only its NXtomo frames with that image_key,
+ * and *out NULL when it has none. */
+static int open_reader(struct kk_reader **out, const char *spec, int key,
+		       struct kk_error *err)
 {
 	struct kk_reader *r;
 	char *file, *dataset;
@@ -135,20 +137,34 @@ int kk_reader_open(struct kk_reader **out, const char *spec,
 	r->count_axis = -1;
 	rc = kk_io_classify(spec, false, &file, &dataset, &kind, err);
 	if (!rc && kind == KK_SPEC_HDF5)
-		rc = kk_hdf5_open_read(r, file, dataset, err);
-	else if (!rc)
+		rc = kk_hdf5_open_read(r, file, dataset, key, err);
+	else if (!rc && key == 0)
 		rc = kk_tiff_open_read(r, file,
 				       kind == KK_SPEC_TIFF_FILE ? 'f'
 				       : kind == KK_SPEC_TIFF_DIR ? 'd' : 'g',
 				       err);
 	free(file);
 	free(dataset);
-	if (rc) {
+	if (rc || (key != 0 && (!r->ops || r->info.dims[0] == 0))) {
+		if (!rc && r->ops)
+			r->ops->close(r);
 		free(r);
 		return rc;
 	}
 	*out = r;
 	return 0;
+}
+
+int kk_reader_open(struct kk_reader **out, const char *spec,
+		   struct kk_error *err)
+{
+	return open_reader(out, spec, 0, err);
+}
+
+int kk_reader_open_key(struct kk_reader **out, const char *spec, int key,
+		       struct kk_error *err)
+{
+	return open_reader(out, spec, key, err);
 }
 
 const struct kk_stack_info *kk_reader_info(const struct kk_reader *r)

@@ -49,6 +49,13 @@ struct kk_stack_info {
 
 int kk_reader_open(struct kk_reader **r, const char *spec,
 		   struct kk_error *err);
+/*
+ * NXtomo: the frames of spec's data whose image_key is key (1: flat
+ * fields, 2: darks) as a stack of their own, or *r NULL when spec is not
+ * NXtomo (a TIFF, or HDF5 without image_key) or has no such frame.
+ */
+int kk_reader_open_key(struct kk_reader **r, const char *spec, int key,
+		       struct kk_error *err);
 const struct kk_stack_info *kk_reader_info(const struct kk_reader *r);
 /* "proj.h5:/data", "slices/ (360 files)": for messages. */
 const char *kk_reader_name(const struct kk_reader *r);

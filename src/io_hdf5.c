@@ -305,10 +305,12 @@ static void read_range(struct kk_reader *r, hid_t dset)
 	H5Eclear2(H5E_DEFAULT);
 }
 
-/* NXtomo: keep the frames whose image_key is 0 (projections).  Leaves
- * *frames NULL when every frame is one or the file is not NXtomo. */
+/* NXtomo: keep the frames whose image_key is key (0 projections, 1
+ * flats, 2 darks).  For projections, leaves *frames NULL when every
+ * frame is one or the file is not NXtomo; for flats and darks, sets the
+ * frame count to 0 when the file is not NXtomo or has none. */
 int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file,
-			const char *dpath, int64_t **frames,
+			const char *dpath, int key, int64_t **frames,
 			struct kk_error *err)
 {
 	char kpath[1100], *slash;
@@ -320,6 +322,8 @@ int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file,
 	struct kk_h5_error ws;
 
 	*frames = NULL;
+	if (key != 0)
+		r->info.dims[0] = 0; /* until frames are found */
 	snprintf(kpath, sizeof(kpath), "%s", dpath);
 	slash = strrchr(kpath, '/');
 	if (!slash || r->info.rank != 3)
@@ -346,10 +350,22 @@ int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file,
 		goto out;
 	}
 	for (i = 0; i < nframes; i++) {
-		if (keys[i] == 0)
+		if (keys[i] == key)
 			(*frames)[nproj++] = i;
 		nflat += keys[i] == 1;
 		ndark += keys[i] == 2;
+	}
+	if (key != 0) {
+		r->info.dims[0] = nproj;
+		if (nproj == 0) {
+			free(*frames);
+			*frames = NULL;
+		}
+		snprintf(r->note, sizeof(r->note), "%lld frames with "
+			 "image_key %d", (long long)nproj, key);
+		snprintf(r->name + strlen(r->name), sizeof(r->name) -
+			 strlen(r->name), " (image_key %d)", key);
+		goto out;
 	}
 	if (nproj == 0) {
 		rc = kk_fail(err, KK_EINPUT, "'%s' holds no projections: no "
@@ -459,7 +475,7 @@ static void h5_close(struct kk_reader *r)
 static const struct kk_reader_ops h5_reader_ops = {h5_read, h5_close};
 
 int kk_hdf5_open_read(struct kk_reader *r, const char *file,
-		      const char *dataset, struct kk_error *err)
+		      const char *dataset, int key, struct kk_error *err)
 {
 	struct h5_reader *h;
 	struct kk_h5_error ws;
@@ -529,7 +545,7 @@ int kk_hdf5_open_read(struct kk_reader *r, const char *file,
 	if (!rc)
 		read_range(r, h->dset);
 	if (!rc)
-		rc = kk_h5_nxtomo_frames(r, h->file, path, &h->frames,
+		rc = kk_h5_nxtomo_frames(r, h->file, path, key, &h->frames,
 					 err);
 	if (rc)
 		goto fail;

@@ -41,12 +41,13 @@ hid_t kk_h5_half_type(void);
 /* Does the object at path exist?  A missing group is "no", not an error. */
 bool kk_h5_exists(hid_t file, const char *path);
 
-/* NXtomo: the file frames of the projections (image_key 0) of the data
- * at dpath, whose length r->info.dims[0] is, and which it then sets to
- * the projections' number, with a note for -v.  *frames is NULL (every
- * frame a projection, or no image_key) or malloc'ed. */
+/* NXtomo: the file frames whose image_key is key (0: projections, 1:
+ * flats, 2: darks) of the data at dpath, whose length r->info.dims[0]
+ * is, and which it then sets to their number, with a note for -v.
+ * *frames is NULL (projections: every frame one, or no image_key;
+ * flats, darks: none, dims[0] then 0) or malloc'ed. */
 int kk_h5_nxtomo_frames(struct kk_reader *r, hid_t file, const char *dpath,
-			int64_t **frames, struct kk_error *err);
+			int key, int64_t **frames, struct kk_error *err);
 
 /* Set raw up to read (write) the dataset around the library when its
  * bytes lie plainly in the file; raw->fd is -1 when they do not (or

@@ -143,7 +143,7 @@ int kk_hdf5_read_angles(const char *spec, const char *unit,
 	r.info.rank = 3;
 	r.info.dims[0] = len;
 	snprintf(r.name, sizeof(r.name), "%s", file);
-	rc = kk_h5_nxtomo_frames(&r, f, "/entry/instrument/detector/data",
+	rc = kk_h5_nxtomo_frames(&r, f, "/entry/instrument/detector/data", 0,
 				 &frames, err);
 	if (rc)
 		goto out;

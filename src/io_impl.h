@@ -96,7 +96,7 @@ int kk_io_reserve(void **buf, size_t *size, size_t need,
 
 /* Backends: open a reader (fill r->ops, impl, info, name, note). */
 int kk_hdf5_open_read(struct kk_reader *r, const char *file,
-		      const char *dataset, struct kk_error *err);
+		      const char *dataset, int key, struct kk_error *err);
 /* kind: 'f' one multi-page file, 'd' a directory, 'g' a glob pattern. */
 int kk_tiff_open_read(struct kk_reader *r, const char *spec, int kind,
 		      struct kk_error *err);

@@ -199,7 +199,8 @@ static int bp(struct kk_linop *op, const struct kk_vec *y, struct kk_vec *x,
 							  : o->bp_views;
 		job.units = (double)job.nviews;
 		hb->data = (char *)(uintptr_t)y->p + (size_t)v0 * view;
-		rc = kk_bp_upload(o->bp, 0, v0, job.nviews, 0, hb, err);
+		rc = kk_bp_upload(o->bp, 0, v0, job.nviews, 0, NULL, hb,
+				  err);
 		if (!rc)
 			rc = kk_bp_run(o->bp, &job, err);
 		if (!rc)

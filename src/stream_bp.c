@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "engine.h"
 #include "fbp.h"
+#include "flatfield.h"
 #include "gpu_proj.h"
 #include "pipeline.h"
 #include "signals.h"
@@ -105,8 +106,7 @@ static int setup(struct bp_run *r, struct kk_reader *in,
 
 		r->fbp_budget = l.device / 8 < ((uint64_t)128 << 20)
 				? l.device / 8 : (uint64_t)128 << 20;
-		scratch = kk_gpu_fbp_bytes(f->length, r->c.g->nrows,
-					   r->fbp_budget);
+		scratch = kk_gpu_fbp_bytes(f, r->c.g->nrows, r->fbp_budget);
 		l.device = l.device > scratch ? l.device - scratch : 0;
 	}
 	l.overlap = gpu;
@@ -243,6 +243,7 @@ static int run(struct bp_run *r, struct kk_error *err)
 		int vol = (int)(s % p->nvol);
 		int64_t z0 = s * p->slab, z1 = min64(z0 + p->slab, nz);
 		struct kk_bp_job job;
+		struct kk_fresh_rows fresh;
 
 		/* The slab this buffer held goes out before it is
 		 * cleared. */
@@ -265,11 +266,15 @@ static int run(struct bp_run *r, struct kk_error *err)
 			}
 			prefetch(r);
 			rc = kk_worker_wait(r->c.reader, &r->c.in.job[slot], err);
+			fresh.lo = r->c.in.job[slot].count_lo;
+			fresh.hi = r->c.in.job[slot].count_hi;
+			fresh.xlo = r->c.in.job[slot].count_xlo;
+			fresh.xhi = r->c.in.job[slot].count_xhi;
 			if (!rc)
 				rc = kk_bp_upload(r->eng, (int)(i % p->nproj),
 						  r->items[i].v0,
 						  r->items[i].n,
-						  r->items[i].row0,
+						  r->items[i].row0, &fresh,
 						  &r->c.in.buf[slot], err);
 			r->consumed = ++i;
 			prefetch(r);

@@ -28,6 +28,7 @@
 #include "testutil.h"
 #include "streamtest.h"
 #include "fbp.h"
+#include "flatfield.h"
 #include "phantom.h"
 #include "linop.h"
 
@@ -750,6 +751,31 @@ static const char *const fbp_geometries[] = {
 	"\"origin_detector\": 60}}",
 };
 
+/* fbp on the CPU of the projections p (filtered in place), with the
+ * texture unit's interpolation rule: what the GPU should give. */
+static float *fbp_cpu(const struct kk_geometry *g, const struct kk_fbp *f,
+		      struct kk_proj_chunk *p)
+{
+	int64_t nv = g->vol.nx * g->vol.ny * g->vol.nz;
+	float *ref = tu_floats(nv);
+	struct kk_vol_slab slab;
+	struct kk_cpu_run run;
+	struct kk_error err = {0};
+
+	ck_assert(!kk_fbp_filter_cpu(f, p->data, &p->axes, 0, g->nviews, 0,
+				     g->nrows, 2, &err));
+	memset(ref, 0, (size_t)nv * sizeof(float));
+	slab.data = ref;
+	slab.z0 = 0;
+	slab.nz = g->vol.nz;
+	kk_cpu_run_default(&run);
+	run.nthreads = 2;
+	run.interp = tex_rule;
+	run.fdk = g->cone;
+	ck_assert(!kk_cpu_bp_slab(g, p, &slab, &run, &err));
+	return ref;
+}
+
 START_TEST(fbp_agrees)
 {
 	const int geom = _i % 4, order = _i / 4 % 2, cut = _i / 8;
@@ -761,8 +787,6 @@ START_TEST(fbp_agrees)
 	struct kk_fbp_opts fo;
 	struct kk_fbp f;
 	struct kk_proj_chunk p;
-	struct kk_vol_slab slab;
-	struct kk_cpu_run run;
 	struct kk_stream_opts o;
 	struct kk_stream_stats st;
 	struct kk_error err = {0};
@@ -782,18 +806,7 @@ START_TEST(fbp_agrees)
 	kk_fbp_opts_default(&fo);
 	fo.filter = geom == 1 ? KK_FILTER_HANN : KK_FILTER_RAM_LAK;
 	ck_assert_msg(!kk_fbp_setup(&f, &g, &fo, &err), "%s", err.msg);
-	ck_assert(!kk_fbp_filter_cpu(&f, p.data, axes, 0, g.nviews, 0,
-				     g.nrows, 2, &err));
-	ref = tu_floats(nv);
-	memset(ref, 0, (size_t)nv * sizeof(float));
-	slab.data = ref;
-	slab.z0 = 0;
-	slab.nz = g.vol.nz;
-	kk_cpu_run_default(&run);
-	run.nthreads = 2;
-	run.interp = tex_rule;
-	run.fdk = g.cone;
-	ck_assert(!kk_cpu_bp_slab(&g, &p, &slab, &run, &err));
+	ref = fbp_cpu(&g, &f, &p);
 
 	set_opts(cut == 1, false);
 	kk_stream_opts_default(&o);
@@ -822,6 +835,138 @@ START_TEST(fbp_agrees)
 	free(p.data);
 	free(ppath);
 	free(rpath);
+	tu_rmdir(dir);
+}
+END_TEST
+
+/* fbp --raw on the GPU (the weights kernel built with -DKK_FLATFIELD)
+ * against the CPU's correction, filter and texture-rule bp: parallel
+ * and cone beams, both axis orders, whole and in volume slabs (a small
+ * --mem-limit), with flats and darks from files in the projections'
+ * order; the count of clipped values is the CPU's, whatever the cut. */
+START_TEST(fbp_raw_agrees)
+{
+	const int geom = _i % 2 ? 2 : 0, order = _i / 2 % 2, cut = _i / 4;
+	const struct kk_axes *axes = order ? &kk_axes_astra : &kk_axes_default;
+	struct kk_phantom_opts po = {KK_PHANTOM_SHEPP_LOGAN, 0.6, 1, 0};
+	char *dir = tu_mkdtemp(), *ppath = tu_path(dir, "raw.h5");
+	char *rpath = tu_path(dir, "r.h5"), *fpath = tu_path(dir, "flat.tif");
+	char *dpath = tu_path(dir, "dark.h5");
+	struct kk_geometry g;
+	struct kk_fbp_opts fo;
+	struct kk_fbp f;
+	struct kk_flatfield_opts ffo;
+	struct kk_flatfield ff;
+	struct kk_proj_chunk p;
+	struct kk_stream_opts o;
+	struct kk_stream_stats st;
+	struct kk_error err = {0};
+	int64_t nv, np, pdims[3], vdims[3], ddims[3], i, cpu_clipped;
+	float *vol, *ref, *got, *flat, *dark;
+	double e;
+
+	tu_geometry(&g, fbp_geometries[geom]);
+	nv = g.vol.nx * g.vol.ny * g.vol.nz;
+	np = g.nviews * g.nrows * g.ncols;
+	vol = tu_floats(nv);
+	ck_assert(!kk_phantom_fill(&g, &po, 0, g.vol.nz, vol, 2, &err));
+	p = whole_chunk(&g, axes);
+	ck_assert(!kk_cpu_fp(&g, vol, &p, 2, NULL, &err));
+	/* raw counts: a flat of 800 to 1200 over a dark of 100, stored in
+	 * the projections' order (the flat: one 2-D frame; the darks: 2
+	 * frames, 90 and 110); 4 values clipped, in the middle row */
+	flat = tu_floats(g.nrows * g.ncols);
+	dark = tu_floats(2 * g.nrows * g.ncols);
+	tu_random(flat, g.nrows * g.ncols, 800, 1200, 7);
+	for (i = 0; i < 2 * g.nrows * g.ncols; i++)
+		dark[i] = 90 + 20 * (float)(i >= g.nrows * g.ncols);
+	for (i = 0; i < np; i++) {
+		/* angle,row,col or row,angle,col: the column is last */
+		int64_t c = i % g.ncols;
+		int64_t r = order ? i / (g.nviews * g.ncols)
+				  : i / g.ncols % g.nrows;
+		int64_t v = order ? i / g.ncols % g.nviews
+				  : i / (g.nrows * g.ncols);
+
+		p.data[i] = 100 + (flat[r * g.ncols + c] - 100) *
+				  expf(-p.data[i]);
+		if (r == g.nrows / 2 && c % 9 == 4 && v % 7 == 3)
+			p.data[i] = 0;
+	}
+	kk_geometry_proj_dims(&g, axes, pdims);
+	write_stack(ppath, pdims, p.data);
+	write_stack(fpath, (int64_t[3]){1, g.nrows, g.ncols}, flat);
+	ddims[axes->where[KK_ANGLE]] = 2;
+	ddims[axes->where[KK_ROW]] = g.nrows;
+	ddims[axes->where[KK_COL]] = g.ncols;
+	if (order) { /* row,frame,col */
+		float *t = tu_floats(2 * g.nrows * g.ncols);
+		int64_t r, k;
+
+		for (r = 0; r < g.nrows; r++)
+			for (k = 0; k < 2; k++)
+				memcpy(t + (r * 2 + k) * g.ncols,
+				       dark + (k * g.nrows + r) * g.ncols,
+				       (size_t)g.ncols * sizeof(float));
+		memcpy(dark, t, (size_t)(2 * g.nrows * g.ncols) *
+		       sizeof(float));
+		free(t);
+	}
+	write_stack(dpath, ddims, dark);
+	kk_flatfield_opts_default(&ffo);
+	ffo.on = true;
+	ffo.flats = fpath;
+	ffo.darks = dpath;
+
+	/* the CPU: correct, filter, texture-rule bp */
+	ck_assert_msg(!kk_flatfield_setup(&ff, &ffo, ppath, &g, axes, &err),
+		      "%s", err.msg);
+	ck_assert(!kk_flatfield_apply(&ff, p.data, axes, g.nviews, 0, g.nrows,
+				      NULL, 2, &err));
+	cpu_clipped = ff.clipped;
+	kk_flatfield_release(&ff);
+	kk_fbp_opts_default(&fo);
+	ck_assert_msg(!kk_fbp_setup(&f, &g, &fo, &err), "%s", err.msg);
+	ref = fbp_cpu(&g, &f, &p);
+
+	/* the GPU, from the raw file */
+	ck_assert(!kk_flatfield_setup(&ff, &ffo, ppath, &g, axes, &err));
+	f.ff = &ff;
+	kk_stream_opts_default(&o);
+	o.axes = *axes;
+	o.fbp = &f;
+	if (cut)
+		o.mem_limit = 300 << 10;
+	ck_assert_msg(!stream_files(dev, &g, false, ppath, rpath, &o, &st,
+				    NULL, &err), "%s", err.msg);
+	kk_geometry_volume_dims(&g, vdims);
+	got = read_stack(rpath, vdims);
+	e = rel_l2(got, ref, nv);
+	printf("fbp --raw geometry %d order %d cut %d: %lld slabs, %g from "
+	       "the CPU; clipped %lld (CPU %lld) of %lld\n", geom, order,
+	       cut, (long long)st.nslabs, e, (long long)ff.clipped,
+	       (long long)cpu_clipped, (long long)ff.seen);
+	ck_assert_msg(e < 1e-4, "geometry %d order %d cut %d: %g", geom,
+		      order, cut, e);
+	ck_assert_int_gt(cpu_clipped, 0);
+	ck_assert_int_eq(ff.clipped, cpu_clipped);
+	/* a cone beam may not read the rows outside the volume's shadow */
+	ck_assert(ff.seen > 0 && ff.seen <= np);
+	if (cut && geom == 2)
+		ck_assert_int_gt(st.nslabs, 1);
+	kk_flatfield_release(&ff);
+	kk_fbp_release(&f);
+	kk_geometry_release(&g);
+	free(vol);
+	free(ref);
+	free(got);
+	free(flat);
+	free(dark);
+	free(p.data);
+	free(ppath);
+	free(rpath);
+	free(fpath);
+	free(dpath);
 	tu_rmdir(dir);
 }
 END_TEST
@@ -856,6 +1001,7 @@ int main(void)
 	tcase_add_loop_test(tc, bp_cut, 0, 4 * NGEOM);
 	tcase_add_loop_test(tc, view_counts, 0, 5);
 	tcase_add_loop_test(tc, fbp_agrees, 0, 16);
+	tcase_add_loop_test(tc, fbp_raw_agrees, 0, 8);
 	tcase_add_test(tc, ops);
 	tcase_add_loop_test(tc, recon_agrees, 0, 8);
 	tcase_add_test(tc, no_leaks);

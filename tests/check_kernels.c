@@ -69,9 +69,10 @@ START_TEST(ops)
 }
 END_TEST
 
+/* Both fbp variants: plain, and with --raw's flat-field correction. */
 START_TEST(fbp)
 {
-	compile("fbp.cu", "", archs[_i]);
+	compile("fbp.cu", _i & 1 ? "-DKK_FLATFIELD" : "", archs[_i / 2]);
 }
 END_TEST
 
@@ -124,7 +125,7 @@ int main(void)
 	tcase_add_loop_test(tc, fp_variants, 0, 192);
 	tcase_add_loop_test(tc, bp_variants, 0, 16);
 	tcase_add_loop_test(tc, ops, 0, 2);
-	tcase_add_loop_test(tc, fbp, 0, 2);
+	tcase_add_loop_test(tc, fbp, 0, 4);
 	tcase_add_test(tc, kernel_dir);
 	suite_add_tcase(s, tc);
 	/* One process: a child forked after NVRTC started its threads

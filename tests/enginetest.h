@@ -203,8 +203,8 @@ static inline int te_bp(struct kk_device *d, const struct kk_geometry *g,
 			else
 				memcpy(hp.data, tmp,
 				       (size_t)(n * l.rows * g->ncols) * 4);
-			rc = kk_bp_upload(e, job.proj, v0, n, job.row0, &hp,
-					  err);
+			rc = kk_bp_upload(e, job.proj, v0, n, job.row0, NULL,
+					  &hp, err);
 			if (!rc)
 				rc = kk_bp_run(e, &job, err);
 		}

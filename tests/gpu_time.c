@@ -164,7 +164,8 @@ int main(int argc, char **argv)
 				 * if it were: only the speed counts. */
 				if (kk_bp_engine_create(&c.e, dev, &g, &l,
 							&err) ||
-				    kk_bp_upload(c.e, 0, 0, views, 0, &hp, &err) ||
+				    kk_bp_upload(c.e, 0, 0, views, 0, NULL, &hp,
+						 &err) ||
 				    kk_bp_clear(c.e, 0, &err)) {
 					printf("%s\n", err.msg);
 					return 1;
