@@ -176,7 +176,7 @@ int kk_finish(const struct kk_error *err);
 	"                         take -log (NXtomo's image_key frames)\n"  \
 	"      --flats SPEC       flat fields from SPEC (implies --raw)\n"  \
 	"      --darks SPEC       darks from SPEC (implies --raw)\n"        \
-	"      --no-darks         the detector has no dark offset\n"        \
+	"      --no-darks         the detector has no dark offset (--raw)\n"\
 	"      --transmission-floor T\n"                                   \
 	"                         clip transmissions to [T, 1/T] (default\n"\
 	"                         1e-6)\n"
@@ -185,6 +185,9 @@ struct kk_flatfield_opts;
 /* One of KK_RAW_LONGOPTS: 1 if opt was one, 0 if not, <0 on error. */
 int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
 		     struct kk_error *err);
+/* Once all are parsed: --no-darks and --transmission-floor need --raw. */
+int kk_check_raw_opts(const struct kk_flatfield_opts *o,
+		      struct kk_error *err);
 
 /* Open the device the options ask for and say which with -v. */
 int kk_open_device(const struct kk_run_opts *o, struct kk_device **d,

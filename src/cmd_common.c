@@ -238,12 +238,15 @@ int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
 {
 	switch (opt) {
 	case OPT_RAW:
+		o->on = true;
 		break;
 	case OPT_FLATS:
 		o->flats = arg;
+		o->on = true;
 		break;
 	case OPT_DARKS:
 		o->darks = arg;
+		o->on = true;
 		break;
 	case OPT_NO_DARKS:
 		o->no_darks = true;
@@ -252,15 +255,24 @@ int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
 		if (kk_parse_number("--transmission-floor", arg, 1e-30, 0.5,
 				    &o->tmin, err))
 			return err->code;
+		o->tmin_set = true;
 		break;
 	default:
 		return 0;
 	}
-	o->on = true;
 	if (o->darks && o->no_darks)
 		return kk_fail(err, KK_EUSAGE, "--darks and --no-darks "
 			       "contradict each other");
 	return 1;
+}
+
+int kk_check_raw_opts(const struct kk_flatfield_opts *o, struct kk_error *err)
+{
+	if (!o->on && (o->no_darks || o->tmin_set))
+		return kk_fail(err, KK_EUSAGE, "%s needs --raw (or --flats "
+			       "or --darks)", o->no_darks ? "--no-darks"
+			       : "--transmission-floor");
+	return 0;
 }
 
 int kk_finish(const struct kk_error *err)

@@ -175,6 +175,8 @@ int cmd_fbp(int argc, char **argv)
 	status = kk_parse_cmd_opts(argc, argv, &co, &c.run);
 	if (status >= 0)
 		return status;
+	if (kk_check_raw_opts(&c.raw, &err))
+		return kk_usage_error(argv[0], &err);
 	run(&c, &err);
 	return kk_finish(&err);
 }

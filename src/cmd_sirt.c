@@ -210,6 +210,8 @@ static int check_options(struct sirt_cmd *c, struct kk_error *err)
 {
 	const struct kk_recon_opts *r = &c->recon;
 
+	if (kk_check_raw_opts(&c->raw, err))
+		return err->code;
 	if (r->min > r->max)
 		return kk_fail(err, KK_EUSAGE, "--min %g is above --max %g",
 			       r->min, r->max);

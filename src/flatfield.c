@@ -138,24 +138,30 @@ out:
 	return rc;
 }
 
-/* Open spec, or (spec NULL) input's frames with image_key key; *r NULL
- * when there are none. */
+/* The frames with image_key key of spec (an NXtomo file's), or all of
+ * spec (another file), or (spec NULL) input's frames with that key; *r
+ * NULL when there are none. */
 static int open_frames(struct kk_reader **r, const char *spec,
 		       const char *input, int key, char *from, size_t n,
 		       struct kk_error *err)
 {
-	int rc = spec ? kk_reader_open(r, spec, err)
-		      : kk_reader_open_key(r, input, key, err);
+	int rc = kk_reader_open_key(r, spec ? spec : input, key, err);
+
+	if (!rc && !*r && spec)
+		rc = kk_reader_open(r, spec, err);
 
 	if (!rc && *r)
 		snprintf(from, n, "%s", kk_reader_name(*r));
 	return rc;
 }
 
-/* gain = 1 / (flat - dark) where that is positive, else 0. */
-static void make_gain(struct kk_flatfield *ff, const float *flat)
+/* gain = 1 / (flat - dark) where that is positive, else 0; none
+ * positive is an error. */
+static int make_gain(struct kk_flatfield *ff, const float *flat,
+		     struct kk_error *err)
 {
 	int64_t i, npix = ff->nrows * ff->ncols, first = -1;
+	const char *darks = ff->ndarks ? ff->darks_from : "none";
 
 	for (i = 0; i < npix; i++) {
 		float d = flat[i] - ff->dark[i];
@@ -164,14 +170,20 @@ static void make_gain(struct kk_flatfield *ff, const float *flat)
 		if (ff->gain[i] == 0 && ff->dead++ == 0)
 			first = i;
 	}
+	if (ff->dead == npix)
+		return kk_fail(err, KK_EINPUT, "no detector pixel's flat field "
+			       "('%s') is above its dark ('%s'): are they "
+			       "flat fields and darks, and not swapped?",
+			       ff->flats_from, darks);
 	if (ff->dead)
-		kk_msg_warn("%lld detector pixel%s ha%s a flat field not above "
-			    "the dark (the first at row %lld, column %lld): "
-			    "clipped in every view", (long long)ff->dead,
-			    ff->dead == 1 ? "" : "s", ff->dead == 1 ? "s"
-								  : "ve",
+		kk_msg_warn("%lld detector pixel%s ha%s a flat field ('%s') "
+			    "not above the dark ('%s'), the first at row %lld, "
+			    "column %lld: clipped in every view",
+			    (long long)ff->dead, ff->dead == 1 ? "" : "s",
+			    ff->dead == 1 ? "s" : "ve", ff->flats_from, darks,
 			    (long long)(first / ff->ncols),
 			    (long long)(first % ff->ncols));
+	return 0;
 }
 
 int kk_flatfield_setup(struct kk_flatfield *ff,
@@ -216,7 +228,7 @@ int kk_flatfield_setup(struct kk_flatfield *ff,
 			    "and no --darks): the dark is taken as 0; say "
 			    "--no-darks if the detector has no offset", input);
 	if (!rc)
-		make_gain(ff, flat);
+		rc = make_gain(ff, flat, err);
 	free(flat);
 	if (rc)
 		kk_flatfield_release(ff);

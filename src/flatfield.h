@@ -34,6 +34,7 @@ struct kk_flatfield_opts {
 	const char *darks;    /* --darks SPEC; NULL: image_key 2 frames */
 	bool no_darks;        /* --no-darks: the detector has no offset */
 	double tmin;          /* --transmission-floor */
+	bool tmin_set;        /* ... given */
 };
 
 void kk_flatfield_opts_default(struct kk_flatfield_opts *o);
@@ -76,7 +77,8 @@ int kk_flatfield_setup(struct kk_flatfield *ff,
 		       struct kk_error *err);
 void kk_flatfield_release(struct kk_flatfield *ff);
 
-/* "20 flats from 'scan.h5' (image_key 1), 10 darks from ...": -v. */
+/* "--raw: 20 flat fields from 'scan.nxs:/entry/.../data (image_key
+ * 1)', 10 darks from ..., transmission clipped to [1e-06, 1e+06]": -v. */
 void kk_flatfield_describe(const struct kk_flatfield *ff, char *buf,
 			   size_t n);
 

@@ -253,20 +253,28 @@ static int plans_make(struct kk_gpu_fbp *p, struct plans *pl, int64_t lines,
 	return rc;
 }
 
-/* Hand the counts of --raw to the flat field (flatfield.h). */
+/* Hand the counts of --raw to the flat field (flatfield.h), and free
+ * its images. */
 static void count_clipped(struct kk_gpu_fbp *p)
 {
 	struct kk_gpu *g = p->g;
 	unsigned long long n = 0;
 
-	if (!p->clipped)
-		return;
-	if (g->cu.cuStreamSynchronize(g->up) == CUDA_SUCCESS &&
-	    g->cu.cuMemcpyDtoH(&n, p->clipped, sizeof(n)) == CUDA_SUCCESS)
-		kk_flatfield_count(p->f->ff, (int64_t)n, p->seen);
-	g->cu.cuMemFree(p->clipped);
-	g->cu.cuMemFree(p->dark);
-	g->cu.cuMemFree(p->gain);
+	if (p->clipped && p->seen) {
+		if (g->cu.cuStreamSynchronize(g->up) == CUDA_SUCCESS &&
+		    g->cu.cuMemcpyDtoH(&n, p->clipped, sizeof(n)) ==
+		    CUDA_SUCCESS)
+			kk_flatfield_count(p->f->ff, (int64_t)n, p->seen);
+		else
+			kk_msg_warn("--raw: the count of clipped values could "
+				    "not be read from the GPU");
+	}
+	if (p->clipped)
+		g->cu.cuMemFree(p->clipped);
+	if (p->dark)
+		g->cu.cuMemFree(p->dark);
+	if (p->gain)
+		g->cu.cuMemFree(p->gain);
 }
 
 void kk_gpu_fbp_free(struct kk_gpu_fbp *p)

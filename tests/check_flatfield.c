@@ -315,6 +315,13 @@ START_TEST(refusals)
 	ck_assert_int_eq(ff.dead, NR * NC - 1);
 	ck_assert_float_eq(ff.gain[13], 1.0f / 1000);
 	kk_flatfield_release(&ff);
+	/* flats nowhere above the darks: refused */
+	wrong[13] = 0;
+	write_stack(bad, (int64_t[3]){1, NR, NC}, wrong);
+	ck_assert_int_eq(kk_flatfield_setup(&ff, &o, nx, &g, &kk_axes_default,
+					    &err), KK_EINPUT);
+	ck_assert_msg(strstr(err.msg, "no detector pixel's flat field") &&
+		      strstr(err.msg, "not swapped?"), "%s", err.msg);
 	kk_geometry_release(&g);
 	free(proj);
 	free(wrong);
