@@ -38,6 +38,22 @@ int kk_linop_gpu(struct kk_linop **op, struct kk_device *d,
 		 int nvol, int nproj, struct kk_progress *progress,
 		 struct kk_linop_stats *stats, struct kk_error *err);
 
+/* The part of an operator both kinds set alike: its ops, its vectors'
+ * shapes (the projections in axes order) and where they are. */
+static inline void kk_linop_init(struct kk_linop *op,
+				 const struct kk_linop_ops *ops,
+				 const struct kk_geometry *g,
+				 const struct kk_axes *axes,
+				 const char *where)
+{
+	op->ops = ops;
+	kk_geometry_volume_dims(g, op->vol_dims);
+	kk_geometry_proj_dims(g, axes, op->proj_dims);
+	op->nvol = kk_count(op->vol_dims, 3);
+	op->nproj = kk_count(op->proj_dims, 3);
+	op->where = where;
+}
+
 static inline void kk_linop_free(struct kk_linop *op)
 {
 	if (op)

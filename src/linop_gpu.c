@@ -408,12 +408,7 @@ int kk_linop_gpu(struct kk_linop **out, struct kk_device *d,
 	*out = NULL;
 	if (!o)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	o->base.ops = &gpu_ops;
-	kk_geometry_volume_dims(g, o->base.vol_dims);
-	kk_geometry_proj_dims(g, &so->axes, o->base.proj_dims);
-	o->base.nvol = kk_count(o->base.vol_dims, 3);
-	o->base.nproj = kk_count(o->base.proj_dims, 3);
-	o->base.where = "GPU memory";
+	kk_linop_init(&o->base, &gpu_ops, g, &so->axes, "GPU memory");
 	o->dev = d;
 	o->g = d->gpu;
 	o->geo = g;

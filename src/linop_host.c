@@ -304,12 +304,7 @@ int kk_linop_host(struct kk_linop **out, struct kk_device *d,
 	*out = NULL;
 	if (!h)
 		return kk_fail(err, KK_ENOMEM, "out of memory");
-	h->base.ops = &host_ops;
-	kk_geometry_volume_dims(g, h->base.vol_dims);
-	kk_geometry_proj_dims(g, &o->axes, h->base.proj_dims);
-	h->base.nvol = kk_count(h->base.vol_dims, 3);
-	h->base.nproj = kk_count(h->base.proj_dims, 3);
-	h->base.where = "host memory";
+	kk_linop_init(&h->base, &host_ops, g, &o->axes, "host memory");
 	h->dev = d;
 	h->g = g;
 	h->so = *o;
