@@ -185,7 +185,8 @@ struct kk_flatfield_opts;
 /* One of KK_RAW_LONGOPTS: 1 if opt was one, 0 if not, <0 on error. */
 int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
 		     struct kk_error *err);
-/* Once all are parsed: --no-darks and --transmission-floor need --raw. */
+/* Once all are parsed: --darks and --no-darks exclude each other,
+ * --no-darks and --transmission-floor need --raw. */
 int kk_check_raw_opts(const struct kk_flatfield_opts *o,
 		      struct kk_error *err);
 

@@ -260,14 +260,14 @@ int kk_parse_raw_opt(int opt, const char *arg, struct kk_flatfield_opts *o,
 	default:
 		return 0;
 	}
-	if (o->darks && o->no_darks)
-		return kk_fail(err, KK_EUSAGE, "--darks and --no-darks "
-			       "contradict each other");
 	return 1;
 }
 
 int kk_check_raw_opts(const struct kk_flatfield_opts *o, struct kk_error *err)
 {
+	if (o->darks && o->no_darks)
+		return kk_fail(err, KK_EUSAGE, "--darks and --no-darks "
+			       "contradict each other");
 	if (!o->on && (o->no_darks || o->tmin_set))
 		return kk_fail(err, KK_EUSAGE, "%s needs --raw (or --flats "
 			       "or --darks)", o->no_darks ? "--no-darks"

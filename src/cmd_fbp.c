@@ -108,7 +108,7 @@ static int run(const struct fbp_cmd *c, struct kk_error *err)
 	struct kk_writer *w = NULL;
 	double t0 = kk_now();
 	int64_t z0, z1;
-	char desc[2500];
+	char desc[256];
 	int rc;
 
 	rc = kk_load_geometry(o.geometry, 0, &g, err);
@@ -138,11 +138,8 @@ static int run(const struct fbp_cmd *c, struct kk_error *err)
 					err);
 	else if (!rc)
 		kk_flatfield_hint(o.input, r);
-	if (!rc && c->raw.on) {
+	if (!rc && c->raw.on)
 		f.ff = &ff;
-		kk_flatfield_describe(&ff, desc, sizeof(desc));
-		kk_msg_verbose("%s", desc);
-	}
 	if (!rc)
 		rc = kk_create_volume(&o, &g, &w, err);
 	if (!rc) {

@@ -310,15 +310,12 @@ static int correct_raw(const struct sirt_cmd *c, const struct kk_geometry *g,
 		       float *b, struct kk_error *err)
 {
 	struct kk_flatfield ff;
-	char desc[2500];
 	int rc;
 
 	rc = kk_flatfield_setup(&ff, &c->raw, c->run.input, g, &c->run.axes,
 				err);
 	if (rc)
 		return rc;
-	kk_flatfield_describe(&ff, desc, sizeof(desc));
-	kk_msg_verbose("%s", desc);
 	rc = kk_flatfield_apply(&ff, b, &c->run.axes, g->nviews, 0, g->nrows,
 				NULL, c->run.threads, err);
 	if (!rc)

@@ -194,6 +194,7 @@ int kk_flatfield_setup(struct kk_flatfield *ff,
 	const int64_t npix = g->nrows * g->ncols;
 	struct kk_reader *r = NULL;
 	float *flat = NULL;
+	char desc[2500];
 	int rc;
 
 	memset(ff, 0, sizeof(*ff));
@@ -230,9 +231,13 @@ int kk_flatfield_setup(struct kk_flatfield *ff,
 	if (!rc)
 		rc = make_gain(ff, flat, err);
 	free(flat);
-	if (rc)
+	if (rc) {
 		kk_flatfield_release(ff);
-	return rc;
+		return rc;
+	}
+	kk_flatfield_describe(ff, desc, sizeof(desc));
+	kk_msg_verbose("%s", desc);
+	return 0;
 }
 
 void kk_flatfield_release(struct kk_flatfield *ff)

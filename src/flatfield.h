@@ -69,7 +69,7 @@ int64_t kk_fresh_count(const struct kk_fresh_rows *f, int64_t row0,
  * (stored in axes order) of geometry g.  KK_EINPUT names the file and
  * what did not fit: no flats, a shape other than the detector's.  Warns
  * about pixels whose flat is not above their dark, and when there are
- * no darks and --no-darks was not given.
+ * no darks and --no-darks was not given; says what it read with -v.
  */
 int kk_flatfield_setup(struct kk_flatfield *ff,
 		       const struct kk_flatfield_opts *o, const char *input,
